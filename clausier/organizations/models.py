@@ -1,0 +1,250 @@
+"""Organizations of five kinds, their members, and the links that make a facilitator the tenant.
+
+A facilitator (cellule clause) is the tenant: the data it follows carries its id. Buyers are attached
+to it by a facilitation agreement; companies, insertion structures and prescribers may work with
+several facilitators, each link being a `Partnership`.
+"""
+
+import uuid
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.text import slugify
+
+siret_validator = RegexValidator(r"^\d{14}$", "Le SIRET doit compter exactement 14 chiffres.")
+
+
+class OrganizationKind(models.TextChoices):
+    FACILITATOR = "facilitator", "Facilitateur (cellule clause)"
+    BUYER = "buyer", "Donneur d'ordre"
+    COMPANY = "company", "Entreprise"
+    INSERTION_STRUCTURE = "insertion_structure", "Structure d'insertion"
+    PRESCRIBER = "prescriber", "Prescripteur"
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Administrateur"
+    MEMBER = "member", "Membre"
+
+
+class User(AbstractUser):
+    """A person who logs in. The login is the e-mail address."""
+
+    email = models.EmailField("adresse e-mail", unique=True)
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = "utilisateur"
+
+    def __str__(self):
+        return self.get_full_name() or self.email
+
+
+class OrganizationQuerySet(models.QuerySet):
+    def of_kind(self, kind):
+        return self.filter(kind=kind)
+
+    def facilitators(self):
+        return self.filter(kind=OrganizationKind.FACILITATOR)
+
+    def partners_of(self, facilitator):
+        return self.filter(partnerships__facilitator=facilitator)
+
+    def visible_to(self, user):
+        from clausier.organizations.access import organizations_visible_to
+
+        return organizations_visible_to(user, self)
+
+
+class Organization(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField("type", max_length=30, choices=OrganizationKind.choices, db_index=True)
+    category = models.ForeignKey(
+        "reference.OrganizationCategory",
+        verbose_name="catégorie",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+    )
+    name = models.CharField("nom", max_length=255)
+    slug = models.SlugField("identifiant", max_length=80, unique=True)
+    siret = models.CharField("SIRET", max_length=14, blank=True, validators=[siret_validator])
+    address = models.CharField("adresse", max_length=255, blank=True)
+    postal_code = models.CharField("code postal", max_length=5, blank=True)
+    commune = models.ForeignKey(
+        "geo.Commune", verbose_name="commune", null=True, blank=True, on_delete=models.PROTECT
+    )
+    email = models.EmailField("e-mail de contact", blank=True)
+    phone = models.CharField("téléphone", max_length=30, blank=True)
+    website = models.URLField("site web", blank=True)
+    is_active = models.BooleanField("active", default=True)
+    created_at = models.DateTimeField("créée le", auto_now_add=True)
+    updated_at = models.DateTimeField("modifiée le", auto_now=True)
+
+    objects = OrganizationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "organisation"
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "siret"], condition=~Q(siret=""), name="organization_unique_siret_per_kind"
+            ),
+        ]
+        indexes = [models.Index(fields=["kind", "name"], name="organization_kind_name")]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = unique_slug(self.name)
+        super().save(*args, **kwargs)
+
+    @property
+    def is_facilitator(self):
+        return self.kind == OrganizationKind.FACILITATOR
+
+
+def unique_slug(name: str) -> str:
+    base = slugify(name)[:70] or "organisation"
+    slug, n = base, 1
+    while Organization.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+class KindManager(models.Manager.from_queryset(OrganizationQuerySet)):
+    def __init__(self, kind):
+        super().__init__()
+        self.kind = kind
+
+    def get_queryset(self):
+        return super().get_queryset().filter(kind=self.kind)
+
+    def create(self, **kwargs):
+        kwargs.setdefault("kind", self.kind)
+        return super().create(**kwargs)
+
+
+class Facilitator(Organization):
+    objects = KindManager(OrganizationKind.FACILITATOR)
+
+    class Meta:
+        proxy = True
+        verbose_name = "facilitateur"
+
+
+class Buyer(Organization):
+    objects = KindManager(OrganizationKind.BUYER)
+
+    class Meta:
+        proxy = True
+        verbose_name = "donneur d'ordre"
+        verbose_name_plural = "donneurs d'ordre"
+
+
+class Company(Organization):
+    objects = KindManager(OrganizationKind.COMPANY)
+
+    class Meta:
+        proxy = True
+        verbose_name = "entreprise"
+
+
+class InsertionStructure(Organization):
+    objects = KindManager(OrganizationKind.INSERTION_STRUCTURE)
+
+    class Meta:
+        proxy = True
+        verbose_name = "structure d'insertion"
+        verbose_name_plural = "structures d'insertion"
+
+
+class Prescriber(Organization):
+    objects = KindManager(OrganizationKind.PRESCRIBER)
+
+    class Meta:
+        proxy = True
+        verbose_name = "prescripteur"
+
+
+class MembershipQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True, organization__is_active=True)
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField("rôle", max_length=10, choices=Role.choices, default=Role.MEMBER)
+    is_active = models.BooleanField("actif", default=True)
+    joined_at = models.DateTimeField("depuis le", auto_now_add=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "adhésion"
+        constraints = [models.UniqueConstraint(fields=["user", "organization"], name="membership_unique")]
+
+    def __str__(self):
+        return f"{self.user} — {self.organization} ({self.get_role_display()})"
+
+    @property
+    def is_admin(self):
+        return self.role == Role.ADMIN
+
+
+class Partnership(models.Model):
+    """The link between a facilitator and an organization it works with.
+
+    For a buyer this is the facilitation agreement (convention de facilitation).
+    """
+
+    facilitator = models.ForeignKey(
+        Organization,
+        on_delete=models.CASCADE,
+        related_name="partner_links",
+        limit_choices_to={"kind": OrganizationKind.FACILITATOR},
+    )
+    partner = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="partnerships")
+    agreement_reference = models.CharField("référence de la convention", max_length=100, blank=True)
+    start_date = models.DateField("début", null=True, blank=True)
+    end_date = models.DateField("fin", null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "partenariat"
+        constraints = [
+            models.UniqueConstraint(fields=["facilitator", "partner"], name="partnership_unique"),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(start_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+                name="partnership_dates_in_order",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.facilitator} ↔ {self.partner}"
+
+
+class FacilitatorSettings(models.Model):
+    """Parameters a facilitator chooses (domain.md: every [decision] is a parameter)."""
+
+    facilitator = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="settings", primary_key=True
+    )
+    fte_hours = models.PositiveIntegerField("heures par ETP", default=1600)
+    eligibility_validity_months = models.PositiveSmallIntegerField("validité de l'éligibilité (mois)", default=24)
+    territory_label = models.CharField("territoire", max_length=200, blank=True)
+    first_year = models.PositiveSmallIntegerField("première année d'activité", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "paramètres du facilitateur"
+        verbose_name_plural = "paramètres des facilitateurs"
+
+    def __str__(self):
+        return f"Paramètres de {self.facilitator}"

@@ -1,0 +1,183 @@
+"""Participants (bénéficiaires), their eligibility assessments and outcomes.
+
+A participant belongs to one facilitator. A duplicate merged into another record keeps a pointer
+(`merged_into`) so that every indicator counts the person once.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+
+from clausier.utils.models import TenantModel, TenantQuerySet
+from clausier.utils.names import normalize_name
+
+
+class Sex(models.TextChoices):
+    FEMALE = "F", "Femme"
+    MALE = "M", "Homme"
+
+
+class ParticipantQuerySet(TenantQuerySet):
+    def active_records(self):
+        """Records that stand for a person (not merged into another)."""
+        return self.filter(merged_into__isnull=True)
+
+    def with_person_id(self):
+        """`person_id`: the kept record's id, so that merged duplicates count once."""
+        return self.annotate(person_id=Coalesce("merged_into_id", "id"))
+
+
+class Participant(TenantModel):
+    first_name = models.CharField("prénom", max_length=120)
+    last_name = models.CharField("nom d'usage", max_length=120)
+    birth_name = models.CharField("nom de naissance", max_length=120, blank=True)
+    birth_date = models.DateField("date de naissance")
+    sex = models.CharField("sexe", max_length=1, choices=Sex.choices)
+    email = models.EmailField("e-mail", blank=True)
+    phone = models.CharField("téléphone", max_length=30, blank=True)
+    address = models.CharField("adresse", max_length=255, blank=True)
+    postal_code = models.CharField("code postal", max_length=5, blank=True)
+    commune = models.ForeignKey("geo.Commune", verbose_name="commune", null=True, blank=True, on_delete=models.PROTECT)
+    qualification_level = models.ForeignKey(
+        "reference.QualificationLevel",
+        verbose_name="niveau de qualification",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+    )
+    situation_at_entry = models.CharField(
+        "situation à l'entrée",
+        max_length=30,
+        blank=True,
+        choices=[
+            ("job_seeker", "Demandeur d'emploi"),
+            ("long_term_job_seeker", "Demandeur d'emploi de longue durée"),
+            ("social_benefits", "Bénéficiaire de minima sociaux"),
+            ("young", "Jeune sans qualification"),
+            ("siae_employee", "Salarié en parcours d'insertion"),
+            ("other", "Autre"),
+        ],
+    )
+    entry_date = models.DateField("date d'entrée dans le dispositif", null=True, blank=True)
+    prescriber = models.ForeignKey(
+        "organizations.Organization",
+        verbose_name="prescripteur",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="referred_participants",
+    )
+    referent = models.CharField("référent", max_length=200, blank=True)
+    informed_on = models.DateField("informé(e) du traitement de ses données le", null=True, blank=True)
+    normalized_name = models.CharField(max_length=255, editable=False, db_index=True)
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name="fusionné dans",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_records",
+    )
+
+    objects = ParticipantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "participant"
+        ordering = ["last_name", "first_name"]
+        indexes = [
+            models.Index(fields=["facilitator", "last_name", "first_name"], name="participant_fac_name"),
+            models.Index(fields=["facilitator", "normalized_name", "birth_date"], name="participant_fac_identity"),
+            models.Index(fields=["facilitator", "prescriber"], name="participant_fac_prescriber"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(merged_into=F("id")), name="participant_not_merged_into_self"),
+        ]
+
+    def __str__(self):
+        return f"{self.first_name} {self.last_name.upper()}"
+
+    def save(self, *args, **kwargs):
+        self.normalized_name = normalize_name(self.first_name, self.last_name)
+        super().save(*args, **kwargs)
+
+
+class EligibilityAssessment(TenantModel):
+    """Who validated which criteria, when, on what evidence, until when. Never overwritten."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="assessments")
+    assessed_on = models.DateField("validée le")
+    valid_until = models.DateField("valable jusqu'au")
+    validated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="validée par", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    prescriber = models.ForeignKey(
+        "organizations.Organization",
+        verbose_name="prescripteur",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reason = models.TextField("avis motivé", blank=True)
+    criteria = models.ManyToManyField(
+        "reference.EligibilityCriterion", through="AssessmentCriterion", verbose_name="critères"
+    )
+
+    class Meta:
+        verbose_name = "validation d'éligibilité"
+        verbose_name_plural = "validations d'éligibilité"
+        ordering = ["-assessed_on"]
+        constraints = [
+            models.CheckConstraint(condition=Q(valid_until__gte=F("assessed_on")), name="assessment_dates_in_order")
+        ]
+        indexes = [models.Index(fields=["facilitator", "valid_until"], name="assessment_fac_valid_until")]
+
+    def __str__(self):
+        return f"Éligibilité de {self.participant} du {self.assessed_on:%d/%m/%Y}"
+
+    def is_valid_on(self, day) -> bool:
+        return self.assessed_on <= day <= self.valid_until
+
+
+class AssessmentCriterion(models.Model):
+    class EvidenceKind(models.TextChoices):
+        PRESCRIBER_CERTIFICATE = "prescriber", "Attestation du prescripteur"
+        FRANCE_TRAVAIL = "france_travail", "Avis de situation France Travail"
+        CAF = "caf", "Attestation CAF / MSA"
+        MDPH = "mdph", "Notification MDPH"
+        ID_DOCUMENT = "id", "Pièce d'identité"
+        SIAE = "siae", "Attestation de la structure"
+        ADDRESS = "address", "Justificatif de domicile"
+        OTHER = "other", "Autre"
+
+    assessment = models.ForeignKey(EligibilityAssessment, on_delete=models.CASCADE, related_name="criterion_lines")
+    criterion = models.ForeignKey("reference.EligibilityCriterion", on_delete=models.PROTECT)
+    evidence_kind = models.CharField("justificatif", max_length=20, choices=EvidenceKind.choices)
+    evidence_date = models.DateField("date du justificatif", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "critère retenu"
+        constraints = [models.UniqueConstraint(fields=["assessment", "criterion"], name="assessment_criterion_unique")]
+
+
+class Outcome(TenantModel):
+    class Timing(models.TextChoices):
+        END = "end", "À la fin du contrat"
+        SIX_MONTHS = "6m", "À 6 mois"
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="outcomes")
+    contract = models.ForeignKey(
+        "employment.Contract", null=True, blank=True, on_delete=models.CASCADE, related_name="outcomes"
+    )
+    timing = models.CharField("moment", max_length=3, choices=Timing.choices)
+    category = models.ForeignKey("reference.OutcomeCategory", verbose_name="situation", on_delete=models.PROTECT)
+    detail = models.CharField("précision", max_length=255, blank=True)
+    observed_on = models.DateField("constatée le")
+
+    class Meta:
+        verbose_name = "sortie"
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "timing"], name="outcome_unique_per_contract_timing")
+        ]
+        indexes = [models.Index(fields=["facilitator", "observed_on"], name="outcome_fac_observed")]

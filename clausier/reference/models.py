@@ -1,0 +1,130 @@
+"""Reference data: versioned files in `reference/data/`, loaded by `clausier load_reference`.
+
+Never edited by hand in migrations; each row keeps the version of the file it came from.
+"""
+
+from django.db import models
+
+
+class ReferenceQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+
+class ReferenceItem(models.Model):
+    code = models.CharField("code", max_length=40, unique=True)
+    label = models.CharField("libellé", max_length=255)
+    order = models.PositiveSmallIntegerField("ordre", default=0)
+    is_active = models.BooleanField("actif", default=True)
+    version = models.CharField("version du référentiel", max_length=20)
+
+    objects = ReferenceQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["order", "label"]
+
+    def __str__(self):
+        return self.label
+
+
+class OrganizationCategory(ReferenceItem):
+    """Sub-kind of an organization: commune, bailleur social, ACI, ETTI, Mission locale…"""
+
+    kind = models.CharField("type d'organisation", max_length=30)
+
+    class Meta(ReferenceItem.Meta):
+        verbose_name = "catégorie d'organisation"
+        verbose_name_plural = "catégories d'organisation"
+
+
+class LegalBasis(ReferenceItem):
+    """A legal lever for a social clause, with the article numbers it replaced."""
+
+    lever = models.CharField("levier", max_length=60)
+    article = models.CharField("article", max_length=40)
+    code_version = models.CharField("texte", max_length=60, help_text="CCP 2019, ordonnance 2015, CMP 2006…")
+    replaced_by = models.ForeignKey(
+        "self", verbose_name="remplacé par", null=True, blank=True, on_delete=models.PROTECT, related_name="replaces"
+    )
+    in_force_from = models.DateField("en vigueur du", null=True, blank=True)
+    in_force_until = models.DateField("en vigueur jusqu'au", null=True, blank=True)
+
+    class Meta(ReferenceItem.Meta):
+        verbose_name = "base juridique"
+        verbose_name_plural = "bases juridiques"
+
+    def __str__(self):
+        return f"{self.article} ({self.code_version}) — {self.label}"
+
+    def current(self):
+        """The article in force today for the same lever (follows the old → new mapping)."""
+        basis = self
+        while basis.replaced_by_id:
+            basis = basis.replaced_by
+        return basis
+
+
+class Modality(ReferenceItem):
+    """How a company fulfils its clause: direct hiring, mise à disposition, subcontracting, training."""
+
+    class Meta(ReferenceItem.Meta):
+        verbose_name = "modalité"
+        verbose_name_plural = "modalités"
+
+
+class ContractType(ReferenceItem):
+    is_durable = models.BooleanField("emploi durable", default=False)
+
+    class Meta(ReferenceItem.Meta):
+        verbose_name = "type de contrat"
+        verbose_name_plural = "types de contrat"
+
+
+class QualificationLevel(ReferenceItem):
+    band = models.CharField("tranche de reporting", max_length=20, help_text="infra 3, 3, 4, 5+")
+
+    class Meta(ReferenceItem.Meta):
+        verbose_name = "niveau de qualification"
+        verbose_name_plural = "niveaux de qualification"
+
+
+class OutcomeCategory(ReferenceItem):
+    group = models.CharField(
+        "famille",
+        max_length=30,
+        choices=[
+            ("durable", "Emploi durable"),
+            ("transition", "Emploi de transition"),
+            ("positive", "Sortie positive"),
+            ("other", "Autre sortie"),
+        ],
+    )
+
+    class Meta(ReferenceItem.Meta):
+        verbose_name = "catégorie de sortie"
+        verbose_name_plural = "catégories de sortie"
+
+    @property
+    def is_dynamic(self) -> bool:
+        return self.group in {"durable", "transition", "positive"}
+
+
+class EligibilityCriterion(ReferenceItem):
+    category = models.CharField("famille", max_length=60)
+    requires_reason = models.BooleanField("avis motivé requis", default=False)
+    is_sensitive = models.BooleanField("donnée sensible (RGPD art. 9/10)", default=False)
+
+    class Meta(ReferenceItem.Meta):
+        verbose_name = "critère d'éligibilité"
+        verbose_name_plural = "critères d'éligibilité"
+
+
+class LotFamily(ReferenceItem):
+    """Family of lots used to pre-fill the labour share when sizing a clause."""
+
+    default_labour_share = models.DecimalField("part de main-d'œuvre par défaut", max_digits=5, decimal_places=4)
+
+    class Meta(ReferenceItem.Meta):
+        verbose_name = "famille de lots"
+        verbose_name_plural = "familles de lots"

@@ -1,0 +1,37 @@
+"""Shared model plumbing: tenant-owned rows, UUIDs for URLs, scoped querysets."""
+
+import uuid
+
+from django.db import models
+
+
+class TenantQuerySet(models.QuerySet):
+    """Base queryset of tenant-owned rows; `visible_to(user)` is the one access gate."""
+
+    def for_facilitator(self, facilitator):
+        return self.filter(facilitator=facilitator)
+
+    def visible_to(self, user):
+        from clausier.organizations.access import scope
+
+        return scope(self, user)
+
+
+class TenantModel(models.Model):
+    """A row owned by one facilitator (the tenant), reachable in URLs by UUID only."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    facilitator = models.ForeignKey(
+        "organizations.Organization",
+        verbose_name="facilitateur",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=True,
+    )
+    created_at = models.DateTimeField("créé le", auto_now_add=True)
+    updated_at = models.DateTimeField("modifié le", auto_now=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        abstract = True

@@ -1,0 +1,16 @@
+"""Normalized identities: what makes "Éloïse DUPONT-MARTIN" and "eloise dupont martin" the same name."""
+
+import re
+
+from unidecode import unidecode
+
+PARTICLES = {"de", "du", "des", "la", "le", "d", "l", "van", "von", "der", "den", "di", "da", "del"}
+
+
+def normalize_part(value: str) -> str:
+    words = re.split(r"[^a-z0-9]+", unidecode(value or "").lower())
+    return " ".join(w for w in words if w and w not in PARTICLES)
+
+
+def normalize_name(first_name: str, last_name: str) -> str:
+    return f"{normalize_part(last_name)}|{normalize_part(first_name)}"
