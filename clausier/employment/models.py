@@ -1,5 +1,6 @@
 """Contracts (one participant × one employer × one lot) and monthly hours records."""
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -15,9 +16,14 @@ class ContractQuerySet(TenantQuerySet):
 
 class Contract(TenantModel):
     participant = models.ForeignKey(
-        "participants.Participant", verbose_name="participant", on_delete=models.PROTECT, related_name="contracts"
+        "participants.Participant",
+        verbose_name="participant",
+        on_delete=models.PROTECT,
+        related_name="contracts",
     )
-    lot = models.ForeignKey("procurement.Lot", verbose_name="lot", on_delete=models.PROTECT, related_name="contracts")
+    lot = models.ForeignKey(
+        "procurement.Lot", verbose_name="lot", on_delete=models.PROTECT, related_name="contracts"
+    )
     company = models.ForeignKey(
         "organizations.Organization",
         verbose_name="entreprise attributaire",
@@ -33,7 +39,9 @@ class Contract(TenantModel):
         help_text="L'entreprise elle-même, ou la structure d'insertion (mise à disposition, sous-traitance).",
     )
     modality = models.ForeignKey("reference.Modality", verbose_name="modalité", on_delete=models.PROTECT)
-    contract_type = models.ForeignKey("reference.ContractType", verbose_name="type de contrat", on_delete=models.PROTECT)
+    contract_type = models.ForeignKey(
+        "reference.ContractType", verbose_name="type de contrat", on_delete=models.PROTECT
+    )
     rome_code = models.CharField("métier (code ROME)", max_length=5, blank=True)
     job_title = models.CharField("intitulé du poste", max_length=200, blank=True)
     start_date = models.DateField("début")
@@ -54,10 +62,12 @@ class Contract(TenantModel):
         ordering = ["-start_date"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")), name="contract_dates_in_order"
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                name="contract_dates_in_order",
             ),
             models.CheckConstraint(
-                condition=Q(weekly_hours__isnull=True) | Q(weekly_hours__gte=0), name="contract_weekly_hours_ge0"
+                condition=Q(weekly_hours__isnull=True) | Q(weekly_hours__gte=0),
+                name="contract_weekly_hours_ge0",
             ),
         ]
         indexes = [
@@ -72,14 +82,134 @@ class Contract(TenantModel):
         return f"{self.contract_type} — {self.participant} ({self.start_date:%d/%m/%Y})"
 
 
-class HoursRecord(TenantModel):
-    """Hours actually worked on one contract in one month (month = first day of the month)."""
+class CountingRule(TenantModel):
+    """How a facilitator counts hours, by modality and contract type (empty = any). Versioned by `valid_from`:
+    a change is a new row, and every hours record keeps the rule it was counted with."""
 
-    contract = models.ForeignKey(Contract, verbose_name="contrat", on_delete=models.CASCADE, related_name="hours")
+    modality = models.ForeignKey(
+        "reference.Modality", verbose_name="modalité", null=True, blank=True, on_delete=models.PROTECT
+    )
+    contract_type = models.ForeignKey(
+        "reference.ContractType",
+        verbose_name="type de contrat",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+    )
+    coefficient = models.DecimalField(
+        "coefficient", max_digits=4, decimal_places=2, default=1, validators=[MinValueValidator(0)]
+    )
+    count_training = models.BooleanField("les heures de formation comptent", default=True)
+    months_after_market_end = models.PositiveSmallIntegerField(
+        "mois comptés après la fin du marché", default=0
+    )
+    valid_from = models.DateField("applicable à partir du")
+    note = models.CharField("commentaire", max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = "règle de comptage"
+        verbose_name_plural = "règles de comptage"
+        ordering = ["-valid_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["facilitator", "modality", "contract_type", "valid_from"],
+                name="counting_rule_unique_version",
+                nulls_distinct=False,
+            ),
+            models.CheckConstraint(condition=Q(coefficient__gte=0), name="counting_rule_coefficient_ge0"),
+        ]
+
+    def __str__(self):
+        scope = " / ".join(str(x) for x in (self.modality, self.contract_type) if x) or "Toutes modalités"
+        return f"{scope} : × {self.coefficient} depuis le {self.valid_from:%d/%m/%Y}"
+
+
+class StatementStatus(models.TextChoices):
+    DRAFT = "draft", "Brouillon"
+    SUBMITTED = "submitted", "Transmis"
+    VALIDATED = "validated", "Validé"
+    RETURNED = "returned", "Renvoyé pour correction"
+
+
+class MonthlyStatement(TenantModel):
+    """An employer's statement of hours for one month: draft → submitted → validated, or returned."""
+
+    employer = models.ForeignKey(
+        "organizations.Organization",
+        verbose_name="employeur",
+        on_delete=models.PROTECT,
+        related_name="statements",
+    )
+    month = models.DateField("mois")
+    status = models.CharField(
+        "état", max_length=10, choices=StatementStatus.choices, default=StatementStatus.DRAFT, db_index=True
+    )
+
+    class Meta:
+        verbose_name = "relevé mensuel"
+        verbose_name_plural = "relevés mensuels"
+        ordering = ["-month"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["facilitator", "employer", "month"], name="statement_unique_month"
+            ),
+            models.CheckConstraint(condition=Q(month__day=1), name="statement_month_is_first_day"),
+        ]
+        indexes = [models.Index(fields=["facilitator", "month", "status"], name="statement_fac_month")]
+
+    def __str__(self):
+        return f"Relevé {self.month:%m/%Y} — {self.employer} ({self.get_status_display()})"
+
+
+class StatementTransition(models.Model):
+    statement = models.ForeignKey(MonthlyStatement, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=10, choices=StatementStatus.choices, blank=True)
+    to_status = models.CharField(max_length=10, choices=StatementStatus.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    comment = models.TextField("commentaire", blank=True)
+
+    class Meta:
+        verbose_name = "changement d'état du relevé"
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.get_from_status_display() or 'Création'} → {self.get_to_status_display()}"
+
+
+class HoursRecord(TenantModel):
+    """Hours actually worked on one contract in one month (month = first day of the month).
+
+    `counted_hours` is what counts toward the clause, under `rule` (kept with the record).
+    Only records of a validated statement count in the indicators.
+    """
+
+    contract = models.ForeignKey(
+        Contract, verbose_name="contrat", on_delete=models.CASCADE, related_name="hours"
+    )
+    statement = models.ForeignKey(
+        MonthlyStatement,
+        verbose_name="relevé",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="records",
+    )
+    rule = models.ForeignKey(
+        CountingRule,
+        verbose_name="règle appliquée",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     month = models.DateField("mois")
     hours = models.DecimalField("heures travaillées", validators=[MinValueValidator(0)], **HOURS)
     training_hours = models.DecimalField(
         "dont heures de formation", default=0, validators=[MinValueValidator(0)], **HOURS
+    )
+    counted_hours = models.DecimalField(
+        "heures comptées", default=0, validators=[MinValueValidator(0)], **HOURS
     )
 
     class Meta:
@@ -90,8 +220,11 @@ class HoursRecord(TenantModel):
             models.UniqueConstraint(fields=["contract", "month"], name="hours_one_per_contract_month"),
             models.CheckConstraint(condition=Q(hours__gte=0), name="hours_ge0"),
             models.CheckConstraint(condition=Q(training_hours__gte=0), name="hours_training_ge0"),
-            models.CheckConstraint(condition=Q(training_hours__lte=F("hours")), name="hours_training_le_hours"),
+            models.CheckConstraint(
+                condition=Q(training_hours__lte=F("hours")), name="hours_training_le_hours"
+            ),
             models.CheckConstraint(condition=Q(month__day=1), name="hours_month_is_first_day"),
+            models.CheckConstraint(condition=Q(counted_hours__gte=0), name="hours_counted_ge0"),
         ]
         indexes = [models.Index(fields=["facilitator", "month"], name="hours_fac_month")]
 

@@ -17,6 +17,11 @@ class Commune(models.Model):
     def __str__(self):
         return f"{self.name} ({self.insee_code})"
 
+    @property
+    def postal_code_list(self) -> list[str]:
+        """The postal codes, stored space-separated by `clausier geo import-communes`."""
+        return self.postal_codes.split()
+
 
 class Qpv(models.Model):
     """A quartier prioritaire de la politique de la ville, for one millésime (2015 or 2024)."""
@@ -37,8 +42,12 @@ class Qpv(models.Model):
     class Meta:
         verbose_name = "QPV"
         verbose_name_plural = "QPV"
-        constraints = [models.UniqueConstraint(fields=["millesime", "code"], name="qpv_unique_code_per_millesime")]
-        indexes = [models.Index(fields=["millesime", "min_lon", "max_lon", "min_lat", "max_lat"], name="qpv_bbox")]
+        constraints = [
+            models.UniqueConstraint(fields=["millesime", "code"], name="qpv_unique_code_per_millesime")
+        ]
+        indexes = [
+            models.Index(fields=["millesime", "min_lon", "max_lon", "min_lat", "max_lat"], name="qpv_bbox")
+        ]
 
     def __str__(self):
         return f"{self.code} {self.name} ({self.millesime})"

@@ -241,6 +241,12 @@ class FacilitatorSettings(models.Model):
     eligibility_validity_months = models.PositiveSmallIntegerField("validité de l'éligibilité (mois)", default=24)
     territory_label = models.CharField("territoire", max_length=200, blank=True)
     first_year = models.PositiveSmallIntegerField("première année d'activité", null=True, blank=True)
+    minimum_clause_hours = models.PositiveIntegerField(
+        "seuil en dessous duquel une clause est déconseillée (h)", default=150
+    )
+    max_monthly_hours = models.DecimalField(
+        "maximum plausible d'heures par contrat et par mois", max_digits=6, decimal_places=2, default=220
+    )
 
     class Meta:
         verbose_name = "paramètres du facilitateur"

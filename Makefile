@@ -1,0 +1,52 @@
+# Clausier — the two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Tests run with production-like settings except HTTPS redirection (the test client speaks plain HTTP).
+TEST_ENV := SECRET_KEY=insecure-test-only-key SECURE_SSL_REDIRECT=0 DEBUG=0
+
+.PHONY: run install migrate demo test test-unit test-browser lint format bench clean
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Clausier demande Python ≥ 3.12 (trouvé %s). Avec pyenv : pyenv install 3.13" % sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	DEBUG=1 $(BIN)/clausier migrate --noinput
+	DEBUG=1 $(BIN)/clausier load_reference
+	DEBUG=1 $(BIN)/clausier demo --if-empty
+	DEBUG=1 $(BIN)/clausier demo --logins
+	DEBUG=1 $(BIN)/clausier runserver $(HOST):$(PORT)
+
+# The whole suite: unit and HTTP tests, then the browser tests (system Chromium).
+test: test-unit test-browser
+
+test-unit: install
+	$(TEST_ENV) $(BIN)/pytest -m "not browser" $(PYTEST_ARGS)
+
+test-browser: install
+	@if [ -x /usr/bin/chromium ]; then \
+		$(TEST_ENV) DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest -m browser tests/browser $(PYTEST_ARGS); \
+	else \
+		echo "Tests navigateur non lancés : /usr/bin/chromium absent (apt-get install chromium)."; \
+	fi
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(TEST_ENV) $(BIN)/clausier makemigrations --check --dry-run
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles

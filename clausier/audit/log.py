@@ -1,0 +1,53 @@
+"""Writing to the audit log, from actions (`record`) with before/after snapshots (`snapshot`, `diff`)."""
+
+import datetime
+import decimal
+import uuid
+
+from django.db import models
+
+from clausier.audit.models import Action, AuditEntry
+
+
+def _plain(value):
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, (datetime.date, datetime.datetime, decimal.Decimal, uuid.UUID)):
+        return str(value)
+    return value
+
+
+def snapshot(obj: models.Model) -> dict:
+    """The concrete field values of a row, JSON-ready (foreign keys as ids)."""
+    return {
+        field.attname: _plain(getattr(obj, field.attname))
+        for field in obj._meta.concrete_fields
+        if field.attname not in {"created_at", "updated_at"}
+    }
+
+
+def diff(before: dict, after: dict) -> dict:
+    """{field: [before, after]} for the fields that changed."""
+    return {key: [before.get(key), value] for key, value in after.items() if before.get(key) != value}
+
+
+def record(
+    *, action: str, obj: models.Model, by=None, changes: dict | None = None, detail: str = ""
+) -> AuditEntry:
+    """Write one audit entry for `obj`. Call it inside the action's transaction."""
+    facilitator_id = getattr(obj, "facilitator_id", None)
+    organization = getattr(by, "current_organization", None) if by is not None else None
+    if action == Action.CREATE and changes is None:
+        changes = {key: [None, value] for key, value in snapshot(obj).items()}
+    return AuditEntry.objects.create(
+        actor=by if getattr(by, "is_authenticated", False) else None,
+        organization=organization,
+        facilitator_id=facilitator_id
+        or (organization.pk if organization and organization.is_facilitator else None),
+        action=action,
+        object_type=obj._meta.label_lower,
+        object_id=str(getattr(obj, "uuid", None) or obj.pk),
+        object_repr=str(obj)[:255],
+        changes=changes or {},
+        detail=detail[:500],
+    )

@@ -1,0 +1,219 @@
+"""Writes on contracts, hours and monthly statements. Each action is atomic and writes its audit entry."""
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+
+from clausier.audit.log import record
+from clausier.audit.models import Action
+from clausier.employment.counting import RuleBook
+from clausier.employment.models import HoursRecord, MonthlyStatement, StatementStatus, StatementTransition
+from clausier.organizations.access import current_organization
+from clausier.organizations.models import OrganizationKind
+from clausier.procurement.followup import month_start
+
+DEFAULT_MAX_MONTHLY_HOURS = Decimal(220)
+
+
+class Refused(Exception):
+    """The action was refused and wrote nothing; `messages` are French sentences for the user."""
+
+    def __init__(self, messages):
+        self.messages = [messages] if isinstance(messages, str) else list(messages)
+        super().__init__(" ".join(self.messages))
+
+
+@dataclass(frozen=True)
+class MonthEntry:
+    contract: object
+    hours: object
+    training_hours: object = Decimal(0)
+
+
+def max_monthly_hours(facilitator) -> Decimal:
+    settings = getattr(facilitator, "settings", None)
+    try:
+        return Decimal(settings.max_monthly_hours) if settings else DEFAULT_MAX_MONTHLY_HOURS
+    except AttributeError:
+        return DEFAULT_MAX_MONTHLY_HOURS
+
+
+def _fr_hours(value: Decimal) -> str:
+    return f"{value.normalize():f}".replace(".", ",") + " h"
+
+
+def _decimal(value) -> Decimal | None:
+    if isinstance(value, str):
+        value = value.replace("\u202f", "").replace(" ", "").replace(",", ".")
+    try:
+        number = Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def check_entry(
+    entry: MonthEntry, month: datetime.date, maximum: Decimal
+) -> tuple[list[str], Decimal, Decimal]:
+    """French problems with one contract-month entry (empty if fine), and the parsed hours."""
+    contract = entry.contract
+    where = f"Contrat de {contract.participant} ({contract.lot}) — {month:%m/%Y}"
+    hours, training = _decimal(entry.hours), _decimal(entry.training_hours or 0)
+    problems = []
+    if hours is None or training is None:
+        return [f"{where} : saisissez un nombre d'heures (par exemple 151,67)."], Decimal(0), Decimal(0)
+    if hours < 0 or training < 0:
+        problems.append(f"{where} : les heures ne peuvent pas être négatives.")
+    if hours > maximum:
+        problems.append(
+            f"{where} : {_fr_hours(hours)} dépasse le maximum plausible de {_fr_hours(maximum)} par mois."
+        )
+    if training > hours:
+        problems.append(f"{where} : les heures de formation ne peuvent pas dépasser les heures travaillées.")
+    starts, ends = month_start(contract.start_date), contract.end_date and month_start(contract.end_date)
+    if month < starts or (ends and month > ends):
+        period = f"du {contract.start_date:%d/%m/%Y}" + (
+            f" au {contract.end_date:%d/%m/%Y}" if contract.end_date else ""
+        )
+        problems.append(f"{where} : ce mois est en dehors des dates du contrat ({period}).")
+    return problems, hours, training
+
+
+def _lock_statement(*, facilitator, employer, month) -> MonthlyStatement:
+    statement, _ = MonthlyStatement.objects.get_or_create(
+        facilitator=facilitator, employer=employer, month=month
+    )
+    # Every write on an employer's month goes through this row lock: no lost update, no duplicate record.
+    return MonthlyStatement.objects.select_for_update().get(pk=statement.pk)
+
+
+def declare_month(*, facilitator, month: datetime.date, entries: list[MonthEntry], by) -> list[HoursRecord]:
+    """Record the hours of several contracts for one month, all or nothing.
+
+    Creates or updates one record per contract and month, counts them with the facilitator's rules
+    (the rule applied is stored on the record), and refuses with every problem at once.
+    """
+    month = month_start(month)
+    maximum = max_monthly_hours(facilitator)
+    problems, parsed = [], []
+    for entry in entries:
+        if entry.contract.facilitator_id != facilitator.pk:
+            raise Refused("Ce contrat n'appartient pas à ce facilitateur.")
+        entry_problems, hours, training = check_entry(entry, month, maximum)
+        problems += entry_problems
+        parsed.append((entry.contract, hours, training))
+    if problems:
+        raise Refused(problems)
+
+    rules = RuleBook(facilitator)
+    with transaction.atomic():
+        statements = {}
+        for contract, _, _ in parsed:
+            if contract.employer_id not in statements:
+                statement = _lock_statement(facilitator=facilitator, employer=contract.employer, month=month)
+                if statement.status == StatementStatus.VALIDATED:
+                    raise Refused(
+                        f"Le relevé de {month:%m/%Y} de {contract.employer} est validé : "
+                        "renvoyez-le en correction avant de modifier ses heures."
+                    )
+                statements[contract.employer_id] = statement
+        existing = {
+            r.contract_id: r
+            for r in HoursRecord.objects.filter(
+                contract__in=[c for c, _, _ in parsed], month=month
+            ).select_for_update()
+        }
+        to_create, to_update, changes = [], [], {}
+        for contract, hours, training in parsed:
+            market_end = contract.lot.end_date or contract.lot.market.end_date
+            counted = rules.count(
+                contract=contract, month=month, hours=hours, training_hours=training, market_end=market_end
+            )
+            statement = statements[contract.employer_id]
+            current = existing.get(contract.pk)
+            if current is None:
+                to_create.append(
+                    HoursRecord(
+                        facilitator=facilitator,
+                        contract=contract,
+                        month=month,
+                        statement=statement,
+                        hours=hours,
+                        training_hours=training,
+                        counted_hours=counted.hours,
+                        rule=counted.rule,
+                    )
+                )
+                changes[str(contract.uuid)] = [None, str(hours)]
+            elif (current.hours, current.training_hours, current.counted_hours, current.rule_id) != (
+                hours,
+                training,
+                counted.hours,
+                counted.rule.pk,
+            ):
+                changes[str(contract.uuid)] = [str(current.hours), str(hours)]
+                current.hours, current.training_hours = hours, training
+                current.counted_hours, current.rule, current.statement = (
+                    counted.hours,
+                    counted.rule,
+                    statement,
+                )
+                to_update.append(current)
+        HoursRecord.objects.bulk_create(to_create)
+        HoursRecord.objects.bulk_update(
+            to_update, ["hours", "training_hours", "counted_hours", "rule", "statement", "updated_at"]
+        )
+        for statement in statements.values():
+            mine = {
+                k: v
+                for k, v in changes.items()
+                if k in {str(c.uuid) for c, _, _ in parsed if c.employer_id == statement.employer_id}
+            }
+            if mine:
+                record(action=Action.UPDATE, obj=statement, by=by, changes=mine, detail="heures du mois")
+    return to_create + to_update
+
+
+# Statement lifecycle ---------------------------------------------------------------------------
+
+TRANSITIONS = {
+    StatementStatus.DRAFT: {StatementStatus.SUBMITTED, StatementStatus.VALIDATED},
+    StatementStatus.SUBMITTED: {StatementStatus.VALIDATED, StatementStatus.RETURNED},
+    StatementStatus.RETURNED: {StatementStatus.SUBMITTED, StatementStatus.VALIDATED},
+    StatementStatus.VALIDATED: {StatementStatus.RETURNED},
+}
+FACILITATOR_ONLY = {StatementStatus.VALIDATED, StatementStatus.RETURNED}
+
+
+def change_statement_status(
+    *, statement: MonthlyStatement, to: str, by, comment: str = ""
+) -> MonthlyStatement:
+    """Move a statement along its lifecycle; validating or returning is for the facilitator's staff."""
+    org = current_organization(by)
+    is_staff = (
+        org is not None and org.kind == OrganizationKind.FACILITATOR and org.pk == statement.facilitator_id
+    )
+    is_employer = org is not None and org.pk == statement.employer_id
+    if not (is_staff or is_employer) or (to in FACILITATOR_ONLY and not is_staff):
+        raise Refused("Vous n'avez pas le droit de faire cette opération sur ce relevé.")
+    if to == StatementStatus.RETURNED and not comment.strip():
+        raise Refused(
+            "Indiquez ce qui doit être corrigé : le commentaire est obligatoire pour renvoyer un relevé."
+        )
+    with transaction.atomic():
+        locked = MonthlyStatement.objects.select_for_update().get(pk=statement.pk)
+        if to not in TRANSITIONS[StatementStatus(locked.status)]:
+            raise Refused(
+                f"Un relevé « {locked.get_status_display().lower()} » ne peut pas passer à "
+                f"« {StatementStatus(to).label.lower()} »."
+            )
+        before = locked.status
+        locked.status = to
+        locked.save(update_fields=["status", "updated_at"])
+        StatementTransition.objects.create(
+            statement=locked, from_status=before, to_status=to, by=by, comment=comment
+        )
+        record(action=Action.TRANSITION, obj=locked, by=by, changes={"status": [before, to]}, detail=comment)
+    return locked
