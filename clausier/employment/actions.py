@@ -9,10 +9,17 @@ from django.db import transaction
 from clausier.audit.log import record
 from clausier.audit.models import Action
 from clausier.employment.counting import RuleBook
-from clausier.employment.models import HoursRecord, MonthlyStatement, StatementStatus, StatementTransition
-from clausier.organizations.access import current_organization
+from clausier.employment.models import (
+    Contract,
+    HoursRecord,
+    MonthlyStatement,
+    StatementStatus,
+    StatementTransition,
+)
+from clausier.organizations.access import current_organization, is_facilitator_admin
 from clausier.organizations.models import OrganizationKind
 from clausier.procurement.followup import month_start
+from clausier.procurement.models import Award
 
 DEFAULT_MAX_MONTHLY_HOURS = Decimal(220)
 
@@ -174,6 +181,77 @@ def declare_month(*, facilitator, month: datetime.date, entries: list[MonthEntry
             if mine:
                 record(action=Action.UPDATE, obj=statement, by=by, changes=mine, detail="heures du mois")
     return to_create + to_update
+
+
+# Contracts -------------------------------------------------------------------------------------
+
+
+def create_contract(
+    *,
+    facilitator,
+    participant,
+    lot,
+    company,
+    employer,
+    modality,
+    contract_type,
+    start_date: datetime.date,
+    end_date: datetime.date | None = None,
+    weekly_hours=None,
+    rome_code: str = "",
+    job_title: str = "",
+    override_reason: str = "",
+    by,
+) -> Contract:
+    """Place a participant on a lot. Refused if the person's eligibility is not valid at the start date,
+    unless a facilitator admin overrides it with a reason (kept on the contract and in the audit log)."""
+    problems = []
+    if {participant.facilitator_id, lot.facilitator_id} != {facilitator.pk}:
+        raise Refused("Ce participant ou ce lot n'appartient pas à ce facilitateur.")
+    if participant.merged_into_id:
+        problems.append(f"La fiche de {participant} a été fusionnée : placez la fiche conservée.")
+    if not Award.objects.filter(lot=lot, company=company).exists():
+        problems.append(f"{company} n'est pas attributaire du {lot}.")
+    if modality.code == "direct_hire" and employer.pk != company.pk:
+        problems.append("En embauche directe, l'employeur est l'entreprise attributaire.")
+    if end_date and end_date < start_date:
+        problems.append("La date de fin doit être postérieure à la date de début.")
+    override = ""
+    if not participant.is_eligible_on(start_date):
+        if not override_reason.strip():
+            problems.append(
+                f"{participant} n'a pas de validation d'éligibilité en cours au {start_date:%d/%m/%Y}. "
+                "Validez son éligibilité, ou un administrateur du facilitateur peut passer outre en indiquant un motif."
+            )
+        elif not is_facilitator_admin(by):
+            problems.append(
+                "Seul un administrateur du facilitateur peut placer une personne sans éligibilité valide."
+            )
+        else:
+            override = override_reason.strip()
+    if problems:
+        raise Refused(problems)
+    with transaction.atomic():
+        contract = Contract.objects.create(
+            facilitator=facilitator,
+            participant=participant,
+            lot=lot,
+            company=company,
+            employer=employer,
+            modality=modality,
+            contract_type=contract_type,
+            start_date=start_date,
+            end_date=end_date,
+            weekly_hours=weekly_hours,
+            rome_code=rome_code,
+            job_title=job_title,
+            eligibility_override_reason=override,
+            eligibility_override_by=by if override else None,
+        )
+        record(
+            action=Action.CREATE, obj=contract, by=by, detail=f"dérogation : {override}" if override else ""
+        )
+    return contract
 
 
 # Statement lifecycle ---------------------------------------------------------------------------

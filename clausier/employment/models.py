@@ -54,6 +54,15 @@ class Contract(TenantModel):
         null=True,
         blank=True,
     )
+    eligibility_override_reason = models.TextField("motif du placement sans éligibilité valide", blank=True)
+    eligibility_override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="placement autorisé par",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     objects = ContractQuerySet.as_manager()
 

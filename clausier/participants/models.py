@@ -23,6 +23,10 @@ class ParticipantQuerySet(TenantQuerySet):
         """Records that stand for a person (not merged into another)."""
         return self.filter(merged_into__isnull=True)
 
+    def eligible_on(self, day):
+        """People with an eligibility assessment valid on `day`."""
+        return self.filter(assessments__assessed_on__lte=day, assessments__valid_until__gte=day).distinct()
+
     def with_person_id(self):
         """`person_id`: the kept record's id, so that merged duplicates count once."""
         return self.annotate(person_id=Coalesce("merged_into_id", "id"))
@@ -97,6 +101,9 @@ class Participant(TenantModel):
     def __str__(self):
         return f"{self.first_name} {self.last_name.upper()}"
 
+    def is_eligible_on(self, day) -> bool:
+        return self.assessments.filter(assessed_on__lte=day, valid_until__gte=day).exists()
+
     def save(self, *args, **kwargs):
         self.normalized_name = normalize_name(self.first_name, self.last_name)
         super().save(*args, **kwargs)
@@ -159,6 +166,9 @@ class AssessmentCriterion(models.Model):
     class Meta:
         verbose_name = "critère retenu"
         constraints = [models.UniqueConstraint(fields=["assessment", "criterion"], name="assessment_criterion_unique")]
+
+    def __str__(self):
+        return f"{self.criterion} ({self.get_evidence_kind_display()})"
 
 
 class Outcome(TenantModel):

@@ -1,8 +1,8 @@
 """Monthly hours: validation, counting rules, the statement lifecycle (hand-computed cases)."""
 
 import datetime
-from types import SimpleNamespace
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 
@@ -186,3 +186,69 @@ def test_other_organizations_cannot_move_a_statement(contract, staff):
     stranger = acting(UserFactory(member_of=ContractFactory().employer))
     with pytest.raises(Refused, match="n'avez pas le droit"):
         change_statement_status(statement=statement, to=StatementStatus.SUBMITTED, by=stranger)
+
+
+# Contracts -------------------------------------------------------------------------------------
+
+
+def _contract_kwargs(base, **overrides):
+    kwargs = {
+        "facilitator": base.facilitator,
+        "participant": base.participant,
+        "lot": base.lot,
+        "company": base.company,
+        "employer": base.company,
+        "modality": ref(Modality, "direct_hire"),
+        "contract_type": ref(ContractType, "cdd"),
+        "start_date": datetime.date(2024, 9, 1),
+        "end_date": datetime.date(2024, 12, 31),
+    }
+    kwargs.update(overrides)
+    return kwargs
+
+
+def test_placing_needs_valid_eligibility_or_an_admin_override(contract):
+    from clausier.employment.actions import create_contract
+    from clausier.employment.models import Contract
+    from clausier.organizations.models import Role
+    from tests.factories import EligibilityAssessmentFactory
+
+    member = acting(UserFactory(member_of=contract.facilitator))
+    admin = acting(UserFactory(member_of=contract.facilitator, member_of__role=Role.ADMIN))
+    before = Contract.objects.count()
+    with pytest.raises(Refused, match="n'a pas de validation d'éligibilité en cours au 01/09/2024"):
+        create_contract(**_contract_kwargs(contract), by=member)
+    with pytest.raises(Refused, match="Seul un administrateur"):
+        create_contract(**_contract_kwargs(contract), override_reason="Avis de la Mission locale", by=member)
+    assert Contract.objects.count() == before
+
+    placed = create_contract(
+        **_contract_kwargs(contract), override_reason="Avis de la Mission locale", by=admin
+    )
+    assert placed.eligibility_override_reason == "Avis de la Mission locale"
+    assert placed.eligibility_override_by == admin
+    assert AuditEntry.objects.filter(object_id=str(placed.uuid), detail__contains="dérogation").exists()
+
+    EligibilityAssessmentFactory(
+        participant=contract.participant,
+        assessed_on=datetime.date(2024, 8, 1),
+        valid_until=datetime.date(2026, 7, 31),
+    )
+    ok = create_contract(**_contract_kwargs(contract), by=member)
+    assert ok.eligibility_override_reason == ""
+
+
+def test_contract_refusals_list_every_problem(contract, staff):
+    from clausier.employment.actions import create_contract
+    from tests.factories import CompanyFactory
+
+    stranger = CompanyFactory()
+    with pytest.raises(Refused) as refused:
+        create_contract(
+            **_contract_kwargs(contract, company=stranger, end_date=datetime.date(2024, 1, 1)),
+            by=staff,
+        )
+    messages = " ".join(refused.value.messages)
+    assert "n'est pas attributaire" in messages
+    assert "postérieure à la date de début" in messages
+    assert "éligibilité" in messages
