@@ -38,6 +38,7 @@ class Qpv(models.Model):
     min_lat = models.FloatField()
     max_lon = models.FloatField()
     max_lat = models.FloatField()
+    imported_at = models.DateTimeField("importé le", null=True, blank=True)
 
     class Meta:
         verbose_name = "QPV"

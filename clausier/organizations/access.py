@@ -14,6 +14,7 @@ Anything not listed is invisible (an empty queryset), so a new model is private 
 Eligibility assessments and outcomes are visible to facilitator staff only.
 """
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -116,7 +117,7 @@ def get_object_for_user_or_404(queryset_or_model, user, **lookup):
         queryset = scope(queryset, user)
     try:
         return queryset.get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError) as exc:
+    except (queryset.model.DoesNotExist, ValueError, ValidationError) as exc:
         raise Http404("Aucun objet ne correspond à votre demande.") from exc
 
 

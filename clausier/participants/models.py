@@ -18,6 +18,24 @@ class Sex(models.TextChoices):
     MALE = "M", "Homme"
 
 
+class QpvResidence(models.TextChoices):
+    """Where the participant lived at entry, against the QPV list in force then.
+
+    "No list in force" (an entry before 2015) and "address not located" are unknowns, never "outside".
+    """
+
+    INSIDE = "inside", "Réside en QPV"
+    OUTSIDE = "outside", "Hors QPV"
+    NO_LIST = "no_list", "Inconnu : aucune liste QPV en vigueur à la date d'entrée"
+    UNLOCATED = "unlocated", "Inconnu : adresse non localisée"
+    NOT_LOADED = "not_loaded", "Inconnu : périmètres QPV de la date d'entrée non importés"
+
+
+class QpvMethod(models.TextChoices):
+    GEOCODING = "geocoding", "Géocodage de l'adresse (BAN)"
+    MANUAL = "manual", "Saisie manuelle"
+
+
 class ParticipantQuerySet(TenantQuerySet):
     def active_records(self):
         """Records that stand for a person (not merged into another)."""
@@ -42,7 +60,9 @@ class Participant(TenantModel):
     phone = models.CharField("téléphone", max_length=30, blank=True)
     address = models.CharField("adresse", max_length=255, blank=True)
     postal_code = models.CharField("code postal", max_length=5, blank=True)
-    commune = models.ForeignKey("geo.Commune", verbose_name="commune", null=True, blank=True, on_delete=models.PROTECT)
+    commune = models.ForeignKey(
+        "geo.Commune", verbose_name="commune", null=True, blank=True, on_delete=models.PROTECT
+    )
     qualification_level = models.ForeignKey(
         "reference.QualificationLevel",
         verbose_name="niveau de qualification",
@@ -75,6 +95,20 @@ class Participant(TenantModel):
     referent = models.CharField("référent", max_length=200, blank=True)
     informed_on = models.DateField("informé(e) du traitement de ses données le", null=True, blank=True)
     normalized_name = models.CharField(max_length=255, editable=False, db_index=True)
+    # QPV residence at entry (clausier.participants.actions.resolve_participant_qpv / override_participant_qpv).
+    qpv_status = models.CharField(
+        "résidence en QPV", max_length=10, choices=QpvResidence.choices, blank=True, editable=False
+    )
+    qpv_code = models.CharField("code QPV", max_length=12, blank=True, editable=False)
+    qpv_millesime = models.PositiveSmallIntegerField("millésime QPV", null=True, blank=True, editable=False)
+    qpv_method = models.CharField(
+        "méthode QPV", max_length=10, choices=QpvMethod.choices, blank=True, editable=False
+    )
+    qpv_geocoding_score = models.FloatField("score de géocodage", null=True, blank=True, editable=False)
+    qpv_resolved_on = models.DateField("QPV déterminé le", null=True, blank=True, editable=False)
+    qpv_reason = models.CharField(
+        "motif (saisie manuelle) ou raison de l'indétermination", max_length=500, blank=True, editable=False
+    )
     merged_into = models.ForeignKey(
         "self",
         verbose_name="fusionné dans",
@@ -91,11 +125,17 @@ class Participant(TenantModel):
         ordering = ["last_name", "first_name"]
         indexes = [
             models.Index(fields=["facilitator", "last_name", "first_name"], name="participant_fac_name"),
-            models.Index(fields=["facilitator", "normalized_name", "birth_date"], name="participant_fac_identity"),
+            models.Index(
+                fields=["facilitator", "normalized_name", "birth_date"], name="participant_fac_identity"
+            ),
+            # Duplicate detection: every record of the facilitator born that day (names are compared in Python).
+            models.Index(fields=["facilitator", "birth_date"], name="participant_fac_birth_date"),
             models.Index(fields=["facilitator", "prescriber"], name="participant_fac_prescriber"),
         ]
         constraints = [
-            models.CheckConstraint(condition=~Q(merged_into=F("id")), name="participant_not_merged_into_self"),
+            models.CheckConstraint(
+                condition=~Q(merged_into=F("id")), name="participant_not_merged_into_self"
+            ),
         ]
 
     def __str__(self):
@@ -116,7 +156,11 @@ class EligibilityAssessment(TenantModel):
     assessed_on = models.DateField("validée le")
     valid_until = models.DateField("valable jusqu'au")
     validated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="validée par", null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name="validée par",
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     prescriber = models.ForeignKey(
         "organizations.Organization",
@@ -136,7 +180,9 @@ class EligibilityAssessment(TenantModel):
         verbose_name_plural = "validations d'éligibilité"
         ordering = ["-assessed_on"]
         constraints = [
-            models.CheckConstraint(condition=Q(valid_until__gte=F("assessed_on")), name="assessment_dates_in_order")
+            models.CheckConstraint(
+                condition=Q(valid_until__gte=F("assessed_on")), name="assessment_dates_in_order"
+            )
         ]
         indexes = [models.Index(fields=["facilitator", "valid_until"], name="assessment_fac_valid_until")]
 
@@ -158,14 +204,18 @@ class AssessmentCriterion(models.Model):
         ADDRESS = "address", "Justificatif de domicile"
         OTHER = "other", "Autre"
 
-    assessment = models.ForeignKey(EligibilityAssessment, on_delete=models.CASCADE, related_name="criterion_lines")
+    assessment = models.ForeignKey(
+        EligibilityAssessment, on_delete=models.CASCADE, related_name="criterion_lines"
+    )
     criterion = models.ForeignKey("reference.EligibilityCriterion", on_delete=models.PROTECT)
     evidence_kind = models.CharField("justificatif", max_length=20, choices=EvidenceKind.choices)
     evidence_date = models.DateField("date du justificatif", null=True, blank=True)
 
     class Meta:
         verbose_name = "critère retenu"
-        constraints = [models.UniqueConstraint(fields=["assessment", "criterion"], name="assessment_criterion_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["assessment", "criterion"], name="assessment_criterion_unique")
+        ]
 
     def __str__(self):
         return f"{self.criterion} ({self.get_evidence_kind_display()})"
@@ -181,7 +231,9 @@ class Outcome(TenantModel):
         "employment.Contract", null=True, blank=True, on_delete=models.CASCADE, related_name="outcomes"
     )
     timing = models.CharField("moment", max_length=3, choices=Timing.choices)
-    category = models.ForeignKey("reference.OutcomeCategory", verbose_name="situation", on_delete=models.PROTECT)
+    category = models.ForeignKey(
+        "reference.OutcomeCategory", verbose_name="situation", on_delete=models.PROTECT
+    )
     detail = models.CharField("précision", max_length=255, blank=True)
     observed_on = models.DateField("constatée le")
 

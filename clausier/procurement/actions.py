@@ -2,19 +2,20 @@
 
 Keyword-only, atomic functions; the UI and the API parse input and call them. Each checks that
 what it links belongs to the same facilitator (a second gate behind the scoped form choices) and
-leaves an audit line.
+writes its audit entry.
 """
 
-import logging
+import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from clausier.audit.log import diff, record, snapshot
+from clausier.audit.models import Action
 from clausier.organizations.models import Organization, OrganizationKind, Partnership
-from clausier.procurement.models import Clause, Lot, Market, Operation
-
-audit = logging.getLogger("clausier.audit")
+from clausier.procurement import sizing
+from clausier.procurement.models import Clause, HourlyCost, LabourShare, Lot, Market, Operation
 
 OPERATION_FIELDS = {"name", "buyer", "kind", "commune", "description", "start_date", "end_date"}
 MARKET_FIELDS = {
@@ -68,17 +69,22 @@ def _check_operation(facilitator: Organization, operation: Operation | None, buy
         raise ValidationError("Cette opération relève d'un autre donneur d'ordre.")
 
 
-def _save(instance, by, verb: str):
+def _save(instance, by, before: dict | None = None):
+    """Validate, save and audit: a creation when `before` is None, else an update with the changed fields."""
     instance.full_clean()
     instance.save()
-    audit.info(
-        "%s %s %s par %s",
-        verb,
-        instance._meta.label_lower,
-        instance.uuid,
-        getattr(by, "pk", None) or "système",
-    )
+    if before is None:
+        record(action=Action.CREATE, obj=instance, by=by)
+    else:
+        record(action=Action.UPDATE, obj=instance, by=by, changes=diff(before, snapshot(instance)))
     return instance
+
+
+def _update(instance, by, changes: dict):
+    before = snapshot(instance)
+    for name, value in changes.items():
+        setattr(instance, name, value)
+    return _save(instance, by, before)
 
 
 # --- Operations ---------------------------------------------------------------------------------
@@ -89,7 +95,7 @@ def create_operation(*, facilitator: Organization, by, buyer: Organization, name
     _check_fields(fields, OPERATION_FIELDS)
     _check_buyer(facilitator, buyer)
     operation = Operation(facilitator=facilitator, buyer=buyer, name=name, **fields)
-    return _save(operation, by, "création")
+    return _save(operation, by)
 
 
 @transaction.atomic
@@ -97,9 +103,7 @@ def update_operation(*, operation: Operation, by, **changes) -> Operation:
     _check_fields(changes, OPERATION_FIELDS)
     if "buyer" in changes:
         _check_buyer(operation.facilitator, changes["buyer"])
-    for name, value in changes.items():
-        setattr(operation, name, value)
-    return _save(operation, by, "modification")
+    return _update(operation, by, changes)
 
 
 # --- Markets ------------------------------------------------------------------------------------
@@ -113,7 +117,7 @@ def create_market(
     _check_buyer(facilitator, buyer)
     _check_operation(facilitator, fields.get("operation"), buyer)
     market = Market(facilitator=facilitator, buyer=buyer, reference=reference, title=title, **fields)
-    return _save(market, by, "création")
+    return _save(market, by)
 
 
 @transaction.atomic
@@ -123,9 +127,7 @@ def update_market(*, market: Market, by, **changes) -> Market:
     if "buyer" in changes:
         _check_buyer(market.facilitator, buyer)
     _check_operation(market.facilitator, changes.get("operation", market.operation), buyer)
-    for name, value in changes.items():
-        setattr(market, name, value)
-    return _save(market, by, "modification")
+    return _update(market, by, changes)
 
 
 # --- Lots ---------------------------------------------------------------------------------------
@@ -135,18 +137,33 @@ def update_market(*, market: Market, by, **changes) -> Market:
 def create_lot(*, market: Market, by, number: str, title: str, **fields) -> Lot:
     _check_fields(fields, LOT_FIELDS)
     lot = Lot(facilitator_id=market.facilitator_id, market=market, number=number, title=title, **fields)
-    return _save(lot, by, "création")
+    return _save(lot, by)
 
 
 @transaction.atomic
 def update_lot(*, lot: Lot, by, **changes) -> Lot:
     _check_fields(changes, LOT_FIELDS)
-    for name, value in changes.items():
-        setattr(lot, name, value)
-    return _save(lot, by, "modification")
+    return _update(lot, by, changes)
 
 
 # --- Clauses ------------------------------------------------------------------------------------
+
+
+def default_labour_share(lot: Lot) -> Decimal | None:
+    """The facilitator's labour share for the lot's family, else the reference table's."""
+    if not lot.family_id:
+        return None
+    own = (
+        LabourShare.objects.filter(facilitator_id=lot.facilitator_id, family_id=lot.family_id)
+        .values_list("share", flat=True)
+        .first()
+    )
+    return own if own is not None else lot.family.default_labour_share
+
+
+def default_hourly_cost(lot: Lot, day: datetime.date) -> Decimal | None:
+    cost = HourlyCost.objects.in_force(lot.facilitator_id, day, lot.family_id)
+    return cost.amount if cost else None
 
 
 def size_clause(
@@ -158,56 +175,66 @@ def size_clause(
     labour_share: Decimal | None = None,
     insertion_rate: Decimal | None = None,
     hourly_cost: Decimal | None = None,
+    day: datetime.date | None = None,
 ) -> dict:
-    """The sizing parameters to store on the clause, defaults resolved.
+    """The sizing values to store on the clause, defaults resolved.
 
-    With the formula and no hours typed in, the target is computed from the amount (default: the
-    lot's), the labour share (default: the lot family's), the insertion rate and the hourly cost.
-    Raises ValidationError keyed by parameter when something needed is missing.
+    With the formula, missing parameters take their defaults: the lot's amount, the labour share of the
+    lot's family (the facilitator's own table first), the facilitator's hourly cost in force. The target
+    is computed (`sizing.formula`, rounded down) when left empty; a typed target overrides it, and the
+    computed value is kept beside it. Raises ValidationError keyed by field when something is missing.
     """
-    if method == Clause.Method.FORMULA:
-        if amount_ht is None:
-            amount_ht = lot.amount_ht
-        if labour_share is None and lot.family_id:
-            labour_share = lot.family.default_labour_share
-    sizing = {
+    day = day or datetime.date.today()
+    values = {
         "hours_target": hours_target,
         "amount_ht": amount_ht,
         "labour_share": labour_share,
         "insertion_rate": insertion_rate,
         "hourly_cost": hourly_cost,
+        "computed_hours": None,
+        "sized_on": day,
     }
-    if hours_target is not None:
-        return sizing
     if method != Clause.Method.FORMULA:
-        raise ValidationError({"hours_target": "Indiquez le nombre d'heures d'insertion prévues."})
-    missing = {
-        name: MISSING_FOR_FORMULA
-        for name in ("amount_ht", "labour_share", "insertion_rate", "hourly_cost")
-        if sizing[name] is None
-    }
-    if hourly_cost is not None and hourly_cost <= 0:
-        missing["hourly_cost"] = "Le coût horaire doit être supérieur à zéro."
+        if hours_target is None:
+            raise ValidationError({"hours_target": "Indiquez le nombre d'heures d'insertion prévues."})
+        return values
+    if amount_ht is None:
+        values["amount_ht"] = lot.amount_ht
+    if labour_share is None:
+        values["labour_share"] = default_labour_share(lot)
+    if hourly_cost is None:
+        values["hourly_cost"] = default_hourly_cost(lot, day)
+    parameters = ("amount_ht", "labour_share", "insertion_rate", "hourly_cost")
+    missing = [name for name in parameters if values[name] is None]
     if missing:
-        raise ValidationError(missing)
-    sizing["hours_target"] = Decimal(
-        Clause.formula_hours(amount_ht, labour_share, insertion_rate, hourly_cost)
-    )
-    return sizing
+        if hours_target is not None:
+            return values  # typed directly: nothing to compute
+        raise ValidationError(dict.fromkeys(missing, MISSING_FOR_FORMULA))
+    try:
+        computed = sizing.formula(*(values[name] for name in parameters))
+    except sizing.SizingError as error:
+        raise ValidationError(str(error)) from error
+    values["computed_hours"] = Decimal(computed.hours)
+    if hours_target is None:
+        values["hours_target"] = Decimal(computed.hours)
+    return values
 
 
 @transaction.atomic
 def set_clause(*, lot: Lot, by, legal_basis, method: str, **fields) -> tuple[Clause, bool]:
     """Create the lot's clause, or update it; returns (clause, created)."""
+    fields.pop("computed_hours", None)
+    fields.pop("sized_on", None)
     _check_fields(fields, CLAUSE_FIELDS)
     sizing_keys = ("hours_target", "amount_ht", "labour_share", "insertion_rate", "hourly_cost")
-    sizing = size_clause(lot=lot, method=method, **{key: fields.pop(key, None) for key in sizing_keys})
+    values = size_clause(lot=lot, method=method, **{key: fields.pop(key, None) for key in sizing_keys})
     clause = Clause.objects.select_for_update().filter(lot=lot).first()
     created = clause is None
+    before = {} if created else snapshot(clause)
     if created:
         clause = Clause(facilitator_id=lot.facilitator_id, lot=lot)
     clause.legal_basis = legal_basis
     clause.method = method
-    for name, value in {**sizing, **fields}.items():
+    for name, value in {**values, **fields}.items():
         setattr(clause, name, value)
-    return _save(clause, by, "création" if created else "modification"), created
+    return _save(clause, by, before=None if created else before), created

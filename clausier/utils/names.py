@@ -8,8 +8,9 @@ PARTICLES = {"de", "du", "des", "la", "le", "d", "l", "van", "von", "der", "den"
 
 
 def normalize_part(value: str) -> str:
-    words = re.split(r"[^a-z0-9]+", unidecode(value or "").lower())
-    return " ".join(w for w in words if w and w not in PARTICLES)
+    words = [w for w in re.split(r"[^a-z0-9]+", unidecode(value or "").lower()) if w]
+    # A name made of particles only ("Le", "Da", "Du", "Van") keeps them: it would otherwise vanish.
+    return " ".join([w for w in words if w not in PARTICLES] or words)
 
 
 def normalize_name(first_name: str, last_name: str) -> str:

@@ -1,0 +1,157 @@
+"""Form fields that read what people type in France: "1 000 000,50 €", "5 %", "0,05", "31/12/2025",
+"123 456 789 00012", "Toulouse (31555)"."""
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from clausier.geo.models import Commune
+from clausier.www.formatting import fr_number
+
+SPACES = re.compile(r"[\s\u00a0\u202f]+")
+DATE_HINT = "Format attendu : jj/mm/aaaa"
+
+
+def _compact(value: str) -> str:
+    return SPACES.sub("", str(value)).replace("€", "").replace(",", ".")
+
+
+class FrenchDateInput(forms.DateInput):
+    def __init__(self, attrs=None):
+        super().__init__(attrs={"placeholder": "jj/mm/aaaa", **(attrs or {})}, format="%d/%m/%Y")
+
+
+class FrenchDateField(forms.DateField):
+    widget = FrenchDateInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", DATE_HINT)
+        super().__init__(**kwargs)
+
+
+class FrenchDecimalField(forms.DecimalField):
+    """A decimal typed the French way: spaces as thousands separators, a comma, an optional €."""
+
+    widget = forms.TextInput
+
+    def __init__(self, **kwargs):
+        kwargs.pop("localize", None)
+        super().__init__(**kwargs)
+        self.widget.attrs.setdefault("inputmode", "decimal")
+        self.widget.attrs.pop("step", None)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        value = _compact(value)
+        if value == "":
+            return None
+        try:
+            number = Decimal(value)
+        except InvalidOperation as exc:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from exc
+        if not number.is_finite():
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return number
+
+    def widget_attrs(self, widget):
+        return {}
+
+    def prepare_value(self, value):
+        if isinstance(value, Decimal | int):
+            return fr_number(value, decimals=None, grouping=False)
+        return value
+
+
+class RateField(FrenchDecimalField):
+    """A rate stored between 0 and 1, typed as "5 %", "5" or "0,05".
+
+    A value with "%" or above 1 is a percentage; a value from 0 to 1 is already a rate.
+    """
+
+    default_error_messages = {
+        "invalid": "Saisissez un pourcentage (ex. : 5 %, 5 ou 0,05).",
+        "range": "Le taux doit être compris entre 0 et 100 %.",
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "En pourcentage : « 5 % », « 5 » ou « 0,05 ».")
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value)
+        is_percent = "%" in text
+        number = super().to_python(text.replace("%", ""))
+        if number is None:
+            return None
+        if is_percent or number > 1:
+            number = number / 100
+        if number < 0 or number > 1:
+            raise ValidationError(self.error_messages["range"], code="range")
+        return number.quantize(Decimal("0.0001"))
+
+    def prepare_value(self, value):
+        if isinstance(value, Decimal):
+            return f"{fr_number(value * 100, decimals=None, grouping=False)} %"
+        return value
+
+
+class SiretField(forms.CharField):
+    """A SIRET: 14 digits; spaces and dots typed in are dropped."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 20)
+        kwargs.setdefault("help_text", "14 chiffres, espaces acceptés.")
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return SPACES.sub("", value).replace(".", "")
+
+    def validate(self, value):
+        super().validate(value)
+        if value and not re.fullmatch(r"\d{14}", value):
+            raise ValidationError("Le SIRET doit compter exactement 14 chiffres.", code="invalid_siret")
+
+
+class CommuneField(forms.ModelChoiceField):
+    """A commune typed as its INSEE code, as "Nom (code)" or as its exact name."""
+
+    widget = forms.TextInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("queryset", Commune.objects.all())
+        kwargs.setdefault("help_text", "Code INSEE (ex. : 31555) ou nom de la commune.")
+        super().__init__(**kwargs)
+        self.widget.attrs.setdefault("placeholder", "31555 ou Toulouse")
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value).strip()
+        match = re.search(r"\(?\b(\d[0-9AB]\d{3})\)?\s*$", text, flags=re.IGNORECASE)
+        if match:
+            commune = self.queryset.filter(insee_code=match.group(1).upper()).first()
+            if commune is None:
+                raise ValidationError("Aucune commune ne porte ce code INSEE.", code="invalid_choice")
+            return commune
+        communes = list(self.queryset.filter(name__iexact=text)[:2])
+        if not communes:
+            raise ValidationError("Commune inconnue : saisissez son code INSEE.", code="invalid_choice")
+        if len(communes) > 1:
+            raise ValidationError(
+                "Plusieurs communes portent ce nom : saisissez son code INSEE.", code="invalid_choice"
+            )
+        return communes[0]
+
+    def prepare_value(self, value):
+        if isinstance(value, Commune):
+            return f"{value.name} ({value.insee_code})"
+        if isinstance(value, str) and re.fullmatch(r"\d[0-9AB]\d{3}", value):
+            commune = self.queryset.filter(insee_code=value).first()
+            return f"{commune.name} ({commune.insee_code})" if commune else value
+        return value

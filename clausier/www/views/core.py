@@ -1,0 +1,73 @@
+"""Login, dashboard, organization switcher."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.forms import AuthenticationForm
+from django.http import Http404
+from django.shortcuts import redirect
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import require_POST
+from django.views.generic import TemplateView
+
+from clausier.organizations.access import is_facilitator_staff
+from clausier.organizations.middleware import SESSION_KEY
+from clausier.organizations.models import User
+from clausier.reporting.indicators import territory_figures
+from clausier.www.mixins import DsfrFormMixin
+from clausier.www.navigation import menu_for
+
+
+class LoginForm(DsfrFormMixin, AuthenticationForm):
+    username = forms.EmailField(
+        label="Adresse e-mail", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
+    error_messages = {
+        "invalid_login": "Adresse e-mail ou mot de passe incorrect.",
+        "inactive": "Ce compte est désactivé.",
+    }
+
+    def clean(self):
+        # The login is the e-mail address; authenticate with the username it belongs to.
+        email = self.cleaned_data.get("username")
+        if email:
+            username = User.objects.filter(email__iexact=email).values_list("username", flat=True).first()
+            self.cleaned_data["username"] = username or email
+        return super().clean()
+
+
+@method_decorator(login_not_required, name="dispatch")
+class LoginView(auth_views.LoginView):
+    template_name = "www/login.html"
+    form_class = LoginForm
+    redirect_authenticated_user = True
+
+
+class DashboardView(TemplateView):
+    template_name = "www/dashboard.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        organization = self.request.organization
+        context["title"] = "Tableau de bord"
+        context["is_staff_view"] = is_facilitator_staff(self.request.user)
+        if context["is_staff_view"]:
+            context["figures"] = territory_figures(organization)
+        context["shortcuts"] = [
+            item for item in menu_for(self.request) if item["url_name"] != "www:dashboard"
+        ]
+        return context
+
+
+@require_POST
+def switch_organization(request):
+    """Act for another organization the user is a member of; anything else is a 404."""
+    chosen = request.POST.get("organization", "")
+    membership = next((m for m in request.memberships if str(m.organization.uuid) == chosen), None)
+    if membership is None:
+        raise Http404("Organisation inconnue.")
+    request.session[SESSION_KEY] = str(membership.organization.uuid)
+    messages.success(request, f"Vous agissez désormais pour « {membership.organization.name} ».")
+    # Back to the dashboard: the page the user was on may belong to the other organization.
+    return redirect("www:dashboard")

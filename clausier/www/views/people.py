@@ -1,0 +1,121 @@
+"""Participants and contracts. Eligibility criteria are shown to facilitator staff only."""
+
+from django.db.models import Sum
+
+from clausier.employment.models import HoursRecord
+from clausier.organizations.access import is_facilitator_staff
+from clausier.participants.models import EligibilityAssessment, Outcome
+from clausier.www import filters, queries
+from clausier.www.lists import Column, FilteredListView
+from clausier.www.views.base import DetailView
+
+
+class ParticipantListView(FilteredListView):
+    title = "Participants"
+    table_template_name = "www/participants/_table.html"
+    filter_form_class = filters.ParticipantFilterForm
+    search_fields = ("last_name", "first_name", "birth_name", "normalized_name")
+    search_placeholder = "Nom ou prénom"
+    sort_fields = {
+        "nom": ("last_name", "first_name"),
+        "naissance": ("birth_date",),
+        "commune": ("commune__name", "last_name"),
+        "contrats": ("contracts_count",),
+        "heures": ("hours_realised",),
+    }
+    default_sort = "nom"
+    columns = (
+        Column("Nom", "nom"),
+        Column("Date de naissance", "naissance"),
+        Column("Commune", "commune"),
+        Column("Contrats", "contrats", numeric=True),
+        Column("Heures réalisées", "heures", numeric=True),
+    )
+
+    def get_base_queryset(self):
+        return queries.participants(self.request.user)
+
+
+class ParticipantDetailView(DetailView):
+    template_name = "www/participants/detail.html"
+
+    def get_queryset(self):
+        return queries.participants(self.request.user, active_only=False).select_related(
+            "qualification_level", "prescriber"
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        context["contracts"] = queries.contracts(user).filter(participant=self.object).order_by("-start_date")
+        if is_facilitator_staff(user):
+            # Criteria are sensitive (RGPD art. 9/10): facilitator staff only.
+            context["assessments"] = (
+                EligibilityAssessment.objects.visible_to(user)
+                .filter(participant=self.object)
+                .select_related("validated_by", "prescriber")
+                .prefetch_related("criterion_lines__criterion")
+            )
+            context["outcomes"] = (
+                Outcome.objects.visible_to(user)
+                .filter(participant=self.object)
+                .select_related("category", "contract")
+                .order_by("-observed_on")
+            )
+        return context
+
+
+class ContractListView(FilteredListView):
+    title = "Contrats"
+    table_template_name = "www/contracts/_table.html"
+    filter_form_class = filters.ContractFilterForm
+    search_fields = (
+        "participant__last_name",
+        "participant__first_name",
+        "employer__name",
+        "company__name",
+        "lot__market__reference",
+    )
+    search_placeholder = "Participant, employeur, entreprise ou n° de marché"
+    sort_fields = {
+        "participant": ("participant__last_name", "participant__first_name"),
+        "employeur": ("employer__name",),
+        "type": ("contract_type__label",),
+        "debut": ("start_date",),
+        "fin": ("end_date",),
+        "heures": ("hours_realised",),
+    }
+    default_sort = "-debut"
+    columns = (
+        Column("Participant", "participant"),
+        Column("Employeur", "employeur"),
+        Column("Lot"),
+        Column("Type", "type"),
+        Column("Début", "debut"),
+        Column("Fin", "fin"),
+        Column("Heures réalisées", "heures", numeric=True),
+    )
+
+    def get_base_queryset(self):
+        return queries.contracts(self.request.user)
+
+
+class ContractDetailView(DetailView):
+    template_name = "www/contracts/detail.html"
+
+    def get_queryset(self):
+        return queries.contracts(self.request.user)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        hours = (
+            HoursRecord.objects.visible_to(self.request.user)
+            .filter(contract=self.object)
+            .select_related("statement")
+            .order_by("month")
+        )
+        context["hours"] = hours
+        context["hours_total"] = hours.aggregate(total=Sum("hours"))["total"] or 0
+        context["hours_realised"] = self.object.hours_realised
+        context["title"] = f"Contrat de {self.object.participant}"
+        return context

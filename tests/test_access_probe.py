@@ -1,0 +1,365 @@
+"""The access probe: every URL of the project, every role, two facilitators.
+
+Every URL pattern that takes an identifier must be described in `REGISTRY`: how to build its arguments for
+an object of facilitator A's world, and which roles may legitimately see it. A new URL with an identifier
+that is not registered makes `test_every_url_with_an_identifier_is_registered` fail.
+
+For each registered URL:
+- the legitimate users get an answer (200, or a redirection), never a 404;
+- every other user gets a 404 on GET — all roles of facilitator B (staff, buyer, company, structure,
+  prescriber, and their unrelated neighbours), and the roles of A that have no business with the object
+  (another buyer of A, a company not awarded the lot, a prescriber who did not refer the person…);
+- for the pages that write, POST answers 404 to the same users and the database does not change.
+
+Also: anonymous users are redirected to the login page everywhere but on the public pages, and the
+admin site is closed to non-staff users.
+"""
+
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils.html import escape
+
+from tests.factories import OTHER_ROLES, ROLES
+
+STAFF = frozenset({"facilitator_admin", "facilitator_member"})
+ALL_ROLES = ROLES + OTHER_ROLES
+# Views that answer without login (marked `login_not_required`); adding one must be deliberate.
+PUBLIC_URL_NAMES = {"login", "logout"}
+
+
+@dataclass(frozen=True)
+class Case:
+    target: object  # callable(world) -> the object addressed by the URL
+    legit: frozenset  # roles of world A that may see it
+    post: object = None  # callable(world) -> a valid form payload, for pages that write
+    kwargs: object = field(default=None)  # callable(world) -> URL kwargs; default {"uuid": target.uuid}
+
+    def url_kwargs(self, world):
+        if self.kwargs is not None:
+            return self.kwargs(world)
+        return {"uuid": str(self.target(world).uuid)}
+
+
+def org(name):
+    return lambda w: w.orgs[name]
+
+
+def obj(name):
+    return lambda w: w.objects[name]
+
+
+def buyer_payload(w):
+    return {"name": "Nom modifié par la sonde", "postal_code": "31000"}
+
+
+def operation_payload(w):
+    return {"name": "Opération modifiée par la sonde", "buyer": str(w.orgs["buyer"].uuid), "kind": "building"}
+
+
+def market_payload(w):
+    return {
+        "reference": "SONDE-1",
+        "title": "Marché modifié par la sonde",
+        "buyer": str(w.orgs["buyer"].uuid),
+        "operation": "",
+        "family": "works",
+        "procedure": "open",
+        "social_consideration": "Clause sociale",
+    }
+
+
+def lot_payload(w):
+    return {"number": "99", "title": "Lot de la sonde", "family": "painting"}
+
+
+def clause_payload(w):
+    return {"legal_basis": "ccp_l2112_2", "method": "fixed", "hours_target": "1234"}
+
+
+REGISTRY = {
+    # Organizations: the facilitator's staff and the organization itself.
+    "www:buyer_detail": Case(org("buyer"), STAFF | {"buyer"}),
+    "www:buyer_edit": Case(org("buyer"), STAFF, post=buyer_payload),
+    "www:company_detail": Case(org("company"), STAFF | {"company"}),
+    "www:structure_detail": Case(org("structure"), STAFF | {"structure"}),
+    "www:prescriber_detail": Case(org("prescriber"), STAFF | {"prescriber"}),
+    # Procurement: the buyer owns operations and markets; the awarded company sees its market and lot.
+    "www:operation_detail": Case(obj("operation"), STAFF | {"buyer"}),
+    "www:operation_edit": Case(obj("operation"), STAFF, post=operation_payload),
+    "www:market_detail": Case(obj("market"), STAFF | {"buyer", "company"}),
+    "www:market_edit": Case(obj("market"), STAFF, post=market_payload),
+    "www:lot_create": Case(obj("market"), STAFF, post=lot_payload),
+    "www:lot_detail": Case(obj("lot"), STAFF | {"buyer", "company"}),
+    "www:lot_edit": Case(obj("lot"), STAFF, post=lot_payload),
+    "www:clause_edit": Case(obj("lot"), STAFF, post=clause_payload),
+    # People: the company and the employer of the contract, the prescriber who referred the person.
+    "www:participant_detail": Case(obj("participant"), STAFF | {"company", "structure", "prescriber"}),
+    "www:contract_detail": Case(obj("contract"), STAFF | {"company", "structure"}),
+}
+
+
+# --- Walking the URL configuration --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    pattern: str
+    takes_identifier: bool
+    callback: object
+    is_admin: bool
+
+
+def _arguments(pattern) -> bool:
+    if getattr(pattern, "converters", None):
+        return True
+    regex = getattr(pattern, "regex", None)
+    return bool(regex is not None and regex.groups)
+
+
+def walk(resolver=None, prefix="", namespace="", has_args=False, in_admin=False):
+    resolver = resolver or get_resolver()
+    for entry in resolver.url_patterns:
+        pattern = prefix + str(entry.pattern)
+        args = has_args or _arguments(entry.pattern)
+        if isinstance(entry, URLResolver):
+            ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from walk(entry, pattern, ns, args, in_admin or entry.app_name == "admin")
+        elif isinstance(entry, URLPattern):
+            name = f"{namespace}{entry.name}" if entry.name else f"<unnamed {pattern}>"
+            yield Route(name, pattern, args, entry.callback, in_admin)
+
+
+ROUTES = list(walk())
+APP_ROUTES = [r for r in ROUTES if not r.is_admin]
+IDENTIFIER_ROUTES = [r for r in APP_ROUTES if r.takes_identifier]
+
+
+def is_public(route):
+    return getattr(route.callback, "login_required", True) is False
+
+
+# --- Helpers ------------------------------------------------------------------------------------------------
+
+
+def outsiders(world_a, world_b, legit):
+    """(label, user) of every user who must not see world A's object."""
+    for role in ALL_ROLES:
+        if role not in legit:
+            yield f"A.{role}", world_a.users[role]
+    for role in ALL_ROLES:
+        yield f"B.{role}", world_b.users[role]
+
+
+def legit_users(world_a, legit):
+    for role in sorted(legit):
+        yield f"A.{role}", world_a.users[role]
+
+
+def database_state():
+    """Every row of the project's tables (users aside: logging in touches `last_login`)."""
+    state = {}
+    for model in apps.get_models():
+        if model.__module__.startswith("clausier.") and model._meta.label != "organizations.User":
+            state[model._meta.label] = list(model.objects.order_by("pk").values_list())
+    return state
+
+
+# --- The registry is complete -------------------------------------------------------------------------------
+
+
+def test_the_url_configuration_is_walked():
+    names = {r.name for r in APP_ROUTES}
+    assert {"www:dashboard", "www:market_detail", "login"} <= names
+    assert any(r.is_admin for r in ROUTES)
+
+
+def test_every_url_with_an_identifier_is_registered():
+    missing = sorted(f"{r.name} ({r.pattern})" for r in IDENTIFIER_ROUTES if r.name not in REGISTRY)
+    assert not missing, f"URL avec identifiant absente du registre de la sonde d'accès : {missing}"
+
+
+def test_registry_has_no_stale_entry():
+    names = {r.name for r in IDENTIFIER_ROUTES}
+    assert set(REGISTRY) <= names, sorted(set(REGISTRY) - names)
+
+
+# --- The probe ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_legitimate_users_get_an_answer(name, worlds, client_for):
+    a, _b = worlds
+    case = REGISTRY[name]
+    url = reverse(name, kwargs=case.url_kwargs(a))
+    for label, user in legit_users(a, case.legit):
+        response = client_for(user).get(url)
+        assert response.status_code in (200, 302), f"{label} GET {url} → {response.status_code}"
+        if response.status_code == 302:
+            assert urlparse(response["Location"]).path != reverse("login"), f"{label} GET {url} → login"
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_everyone_else_gets_404(name, worlds, client_for):
+    a, b = worlds
+    case = REGISTRY[name]
+    url = reverse(name, kwargs=case.url_kwargs(a))
+    wrong = [
+        f"{label} → {status}"
+        for label, user in outsiders(a, b, case.legit)
+        if (status := client_for(user).get(url).status_code) != 404
+    ]
+    assert not wrong, f"GET {url} aurait dû répondre 404 à : {wrong}"
+
+
+WRITING = sorted(name for name, case in REGISTRY.items() if case.post)
+READ_ONLY = sorted(name for name, case in REGISTRY.items() if not case.post)
+
+
+@pytest.mark.parametrize("name", READ_ONLY)
+def test_read_only_pages_refuse_post(name, worlds, client_for):
+    """A read-only page takes no POST (405 says nothing about the object) and writes nothing."""
+    a, b = worlds
+    case = REGISTRY[name]
+    url = reverse(name, kwargs=case.url_kwargs(a))
+    before = database_state()
+    for label, user in [*legit_users(a, case.legit), *outsiders(a, b, case.legit)]:
+        status = client_for(user).post(url, {"name": "sonde"}).status_code
+        assert status in (404, 405), f"{label} POST {url} → {status}"
+    assert database_state() == before
+
+
+@pytest.mark.parametrize("name", WRITING)
+def test_outsiders_cannot_write(name, worlds, client_for):
+    a, b = worlds
+    case = REGISTRY[name]
+    url = reverse(name, kwargs=case.url_kwargs(a))
+    payload = case.post(a)
+    before = database_state()
+    wrong = []
+    for label, user in outsiders(a, b, case.legit):
+        status = client_for(user).post(url, payload).status_code
+        if status != 404:
+            wrong.append(f"{label} → {status}")
+    assert not wrong, f"POST {url} aurait dû répondre 404 à : {wrong}"
+    assert database_state() == before, f"POST {url} par un tiers a modifié la base"
+
+
+@pytest.mark.parametrize("name", WRITING)
+def test_the_probe_payload_does_write_for_staff(name, worlds, client_for):
+    """The payload used above is a valid one: the same POST by A's staff changes the database."""
+    a, _b = worlds
+    case = REGISTRY[name]
+    url = reverse(name, kwargs=case.url_kwargs(a))
+    before = database_state()
+    response = client_for(a.users["facilitator_member"]).post(url, case.post(a))
+    assert response.status_code == 302, getattr(response, "context", None) and [
+        form.errors for form in [response.context.get("form")] if form is not None
+    ]
+    assert database_state() != before
+
+
+def test_eligibility_criteria_and_outcomes_are_shown_to_staff_only(world_a, client_for):
+    """RGPD: companies, structures and prescribers see the person, never why they are eligible."""
+    participant = world_a.objects["participant"]
+    criterion = escape(str(world_a.objects["assessment"].criteria.get()))
+    outcome = escape(str(world_a.objects["outcome"].category))
+    url = reverse("www:participant_detail", kwargs={"uuid": participant.uuid})
+    staff_page = client_for(world_a.users["facilitator_member"]).get(url).content.decode()
+    assert criterion in staff_page and outcome in staff_page
+    for role in ("company", "structure", "prescriber"):
+        response = client_for(world_a.users[role]).get(url)
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert participant.last_name.upper() in page.upper(), role
+        assert criterion not in page, f"{role} voit le critère d'éligibilité"
+        assert outcome not in page, f"{role} voit la sortie"
+
+
+# --- URLs without an identifier -----------------------------------------------------------------------------
+
+STAFF_ONLY_WITHOUT_IDENTIFIER = {"www:buyer_create", "www:operation_create", "www:market_create"}
+POST_ONLY = {"www:switch_organization", "logout"}
+
+
+def plain_routes():
+    return sorted(r.name for r in APP_ROUTES if not r.takes_identifier and r.name not in POST_ONLY)
+
+
+@pytest.mark.parametrize("name", plain_routes())
+def test_pages_without_identifier_answer_every_role(name, worlds, client_for):
+    a, b = worlds
+    url = reverse(name)
+    for world in (a, b):
+        for role in ALL_ROLES:
+            status = client_for(world.users[role]).get(url).status_code
+            if name in STAFF_ONLY_WITHOUT_IDENTIFIER and role not in STAFF:
+                assert status == 404, f"{world.label}.{role} GET {url} → {status}"
+            else:
+                assert status in (200, 302), f"{world.label}.{role} GET {url} → {status}"
+
+
+def test_staff_only_pages_exist():
+    assert {r.name for r in APP_ROUTES} >= STAFF_ONLY_WITHOUT_IDENTIFIER
+
+
+def test_switching_to_an_organization_of_another_facilitator_is_404(worlds, client_for):
+    a, b = worlds
+    client = client_for(a.users["facilitator_member"])
+    response = client.post(reverse("www:switch_organization"), {"organization": str(b.facilitator.uuid)})
+    assert response.status_code == 404
+    url = reverse("www:market_detail", kwargs={"uuid": b.objects["market"].uuid})
+    assert client.get(url).status_code == 404
+    assert client.post(reverse("www:switch_organization"), {"organization": "pas-un-uuid"}).status_code == 404
+
+
+# --- Anonymous users and the admin site ---------------------------------------------------------------------
+
+
+def test_public_views_are_only_the_expected_ones():
+    public = {r.name for r in APP_ROUTES if is_public(r)}
+    assert public <= PUBLIC_URL_NAMES, sorted(public - PUBLIC_URL_NAMES)
+
+
+@pytest.mark.parametrize("name", sorted(r.name for r in APP_ROUTES if not is_public(r)))
+def test_anonymous_users_are_redirected_to_login(name, world_a, client):
+    case = REGISTRY.get(name)
+    url = reverse(name, kwargs=case.url_kwargs(world_a) if case else None)
+    login = reverse("login")
+    for method in ("get", "post"):
+        response = getattr(client, method)(url)
+        assert response.status_code == 302, f"{method.upper()} {url} → {response.status_code}"
+        target = urlparse(response["Location"])
+        assert target.path == login, f"{method.upper()} {url} → {response['Location']}"
+
+
+ADMIN_PAGES = sorted(
+    r.name
+    for r in ROUTES
+    if r.is_admin and not r.takes_identifier and r.name not in {"admin:login", "admin:logout", "admin:jsi18n"}
+)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_admin_is_closed_to_non_staff_users(role, world_a, client_for):
+    client = client_for(world_a.users[role])
+    login = reverse("admin:login")
+    app_lists = [
+        ("admin:app_list", {"app_label": label})
+        for label in {m._meta.app_label for m in admin.site._registry}
+    ]
+    for name, kwargs in [*((n, None) for n in ADMIN_PAGES), *app_lists]:
+        response = client.get(reverse(name, kwargs=kwargs))
+        assert response.status_code in (302, 403, 404), f"{role} GET {name} → {response.status_code}"
+        if response.status_code == 302:
+            assert urlparse(response["Location"]).path == login, f"{role} GET {name} → {response['Location']}"
+
+
+def test_admin_pages_are_many():
+    assert "admin:index" in ADMIN_PAGES
+    assert len(ADMIN_PAGES) > 5
