@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "clausier.employment",
     "clausier.reporting",
     "clausier.audit",
+    "clausier.publicsite",
     "clausier.www",
 ]
 

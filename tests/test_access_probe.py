@@ -30,6 +30,7 @@ STAFF = frozenset({"facilitator_admin", "facilitator_member"})
 ALL_ROLES = ROLES + OTHER_ROLES
 # Views that answer without login (marked `login_not_required`); adding one must be deliberate.
 PUBLIC_URL_NAMES = {"login", "logout"}
+PUBLIC_URL_NAMES |= {"public:simulator", "public:facilitator_simulator"}  # clauses area: the simulator
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,17 @@ def clause_payload(w):
     return {"legal_basis": "ccp_l2112_2", "method": "fixed", "hours_target": "1234"}
 
 
+def contract_payload(w):  # clauses area: a direct hire by the awarded company, eligibility valid
+    return {
+        "company": str(w.orgs["company"].uuid),
+        "modality": "direct_hire",
+        "contract_type": "cdd",
+        "start_date": "01/03/2024",
+        "end_date": "31/08/2024",
+        "weekly_hours": "35",
+    }
+
+
 REGISTRY = {
     # Organizations: the facilitator's staff and the organization itself.
     "www:buyer_detail": Case(org("buyer"), STAFF | {"buyer"}),
@@ -100,6 +112,63 @@ REGISTRY = {
     # People: the company and the employer of the contract, the prescriber who referred the person.
     "www:participant_detail": Case(obj("participant"), STAFF | {"company", "structure", "prescriber"}),
     "www:contract_detail": Case(obj("contract"), STAFF | {"company", "structure"}),
+    # --- Clauses area: sizing parameters, contracts (clausier/www/urls_clauses.py) ---
+    # The sizing partial of a lot's clause (GET only); placing a participant, from the lot or the participant.
+    "www:clause_sizing": Case(obj("lot"), STAFF),
+    "www:contract_create_for_lot": Case(
+        obj("lot"),
+        STAFF,
+        post=lambda w: {**contract_payload(w), "participant": str(w.objects["participant"].uuid)},
+    ),
+    "www:contract_create_for_participant": Case(
+        obj("participant"),
+        STAFF,
+        post=lambda w: {**contract_payload(w), "lot": str(w.objects["lot"].uuid)},
+    ),
+    # --- Hours area: monthly grid, statements, lot follow-up (clausier/www/urls_hours.py) ---
+    # The monthly grids are for the facilitator's staff; a POST saves May 2024 (no statement yet).
+    "www:lot_hours": Case(
+        obj("lot"),
+        STAFF,
+        post=lambda w: {"mois": "2024-05", f"h-{w.objects['contract'].uuid}": "100"},
+    ),
+    "www:company_hours": Case(
+        org("company"),
+        STAFF,
+        post=lambda w: {"mois": "2024-05", f"h-{w.objects['direct_contract'].uuid}": "100,5"},
+    ),
+    "www:structure_hours": Case(
+        org("structure"),
+        STAFF,
+        post=lambda w: {
+            "mois": "2024-05",
+            f"h-{w.objects['contract'].uuid}": "80",
+            f"f-{w.objects['contract'].uuid}": "7",
+        },
+    ),
+    # A statement (of the structure, validated): the staff and the employer itself; the staff may return it.
+    "www:statement_detail": Case(lambda w: w.objects["hours"].statement, STAFF | {"structure"}),
+    "www:statement_transition": Case(
+        lambda w: w.objects["hours"].statement,
+        STAFF | {"structure"},
+        post=lambda w: {"vers": "returned", "commentaire": "Renvoyé par la sonde"},
+    ),
+    # A globalisation agreement of the company on two lots (it is made co-contractor of the other lot).
+    "www:pool_edit": Case(
+        lambda w: (
+            w.objects["other_lot"].awards.get_or_create(
+                company=w.orgs["company"], role="co", defaults={"facilitator": w.facilitator}
+            ),
+            w.objects["lot"].globalisations.get_or_create(
+                facilitator=w.facilitator, company=w.orgs["company"], name="Convention de la sonde"
+            ),
+        )[1][0],
+        STAFF,
+        post=lambda w: {
+            "name": "Convention modifiée par la sonde",
+            "lots": [str(w.objects["lot"].uuid), str(w.objects["other_lot"].uuid)],
+        },
+    ),
 }
 
 
@@ -180,7 +249,10 @@ def test_the_url_configuration_is_walked():
 
 
 def test_every_url_with_an_identifier_is_registered():
-    missing = sorted(f"{r.name} ({r.pattern})" for r in IDENTIFIER_ROUTES if r.name not in REGISTRY)
+    # Public pages (`PUBLIC_URL_NAMES`) answer everyone: their identifiers are tested with their views.
+    missing = sorted(
+        f"{r.name} ({r.pattern})" for r in IDENTIFIER_ROUTES if r.name not in REGISTRY and not is_public(r)
+    )
     assert not missing, f"URL avec identifiant absente du registre de la sonde d'accès : {missing}"
 
 
@@ -284,6 +356,14 @@ def test_eligibility_criteria_and_outcomes_are_shown_to_staff_only(world_a, clie
 # --- URLs without an identifier -----------------------------------------------------------------------------
 
 STAFF_ONLY_WITHOUT_IDENTIFIER = {"www:buyer_create", "www:operation_create", "www:market_create"}
+STAFF_ONLY_WITHOUT_IDENTIFIER |= {  # clauses area: the facilitator's parameters (members read, admins write)
+    "www:parameters",
+    "www:parameters_labour_shares",
+    "www:parameters_hourly_cost_create",
+    "www:parameters_thresholds",
+    "www:counting_rule_create",
+}
+STAFF_ONLY_WITHOUT_IDENTIFIER |= {"www:pool_list", "www:pool_create"}  # hours area
 POST_ONLY = {"www:switch_organization", "logout"}
 
 

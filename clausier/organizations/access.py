@@ -76,6 +76,8 @@ def _partner_rules(model_label: str, org: Organization) -> Q | None:
         return Q(pk__in=contracts().values("pk"))
     if model_label == "employment.hoursrecord" and kind in (K.COMPANY, K.INSERTION_STRUCTURE):
         return Q(contract_id__in=contracts().values("pk"))
+    if model_label == "employment.monthlystatement" and kind in (K.COMPANY, K.INSERTION_STRUCTURE):
+        return Q(employer=org)  # an employer sees its own monthly statements
     if model_label == "participants.participant":
         if kind in (K.COMPANY, K.INSERTION_STRUCTURE):
             return Q(pk__in=contracts().values("participant_id"))

@@ -16,6 +16,7 @@ from clausier.audit.models import Action
 from clausier.organizations.models import Organization, OrganizationKind, Partnership
 from clausier.procurement import sizing
 from clausier.procurement.models import Clause, HourlyCost, LabourShare, Lot, Market, Operation
+from clausier.procurement.parameters import minimum_clause_hours
 
 OPERATION_FIELDS = {"name", "buyer", "kind", "commune", "description", "start_date", "end_date"}
 MARKET_FIELDS = {
@@ -41,10 +42,14 @@ CLAUSE_FIELDS = {
     "labour_share",
     "insertion_rate",
     "hourly_cost",
+    "months",
+    "transferred_monthly_hours",
+    "estimated_total_hours",
+    "override_reason",
     "eligible_publics",
     "notes",
 }
-MISSING_FOR_FORMULA = "Nécessaire pour calculer les heures (ou saisissez directement le nombre d'heures)."
+MISSING_FOR_FORMULA = "Nécessaire pour calculer les heures (ou choisissez le mode « Nombre d'heures fixé »)."
 
 
 def _check_fields(changes: dict, allowed: set[str]):
@@ -148,6 +153,34 @@ def update_lot(*, lot: Lot, by, **changes) -> Lot:
 
 # --- Clauses ------------------------------------------------------------------------------------
 
+SIZING_PARAMETERS = {
+    Clause.Method.FORMULA: ("amount_ht", "labour_share", "insertion_rate", "hourly_cost"),
+    Clause.Method.CLEANING: (
+        "amount_ht",
+        "months",
+        "transferred_monthly_hours",
+        "insertion_rate",
+        "hourly_cost",
+    ),
+    Clause.Method.PERCENT_OF_HOURS: ("estimated_total_hours", "insertion_rate"),
+    Clause.Method.FIXED: (),
+}
+SIZING_FIELDS = (
+    "hours_target",
+    "amount_ht",
+    "labour_share",
+    "insertion_rate",
+    "hourly_cost",
+    "months",
+    "transferred_monthly_hours",
+    "estimated_total_hours",
+    "override_reason",
+)
+OVERRIDE_REASON_REQUIRED = (
+    "Le nombre d'heures saisi ({typed} h) diffère du calcul ({computed} h) : "
+    "indiquez le motif de la modification manuelle, ou videz le champ pour retenir le calcul."
+)
+
 
 def default_labour_share(lot: Lot) -> Decimal | None:
     """The facilitator's labour share for the lot's family, else the reference table's."""
@@ -166,68 +199,121 @@ def default_hourly_cost(lot: Lot, day: datetime.date) -> Decimal | None:
     return cost.amount if cost else None
 
 
+def lot_months(lot: Lot) -> int | None:
+    """The lot's duration in months (started months count), from its dates or its market's."""
+    start = lot.start_date or lot.market.start_date
+    end = lot.end_date or lot.market.end_date
+    if not start or not end or end < start:
+        return None
+    return (end.year - start.year) * 12 + end.month - start.month + 1
+
+
+def compute_sizing(
+    *, lot: Lot, method: str, day: datetime.date | None = None, **given
+) -> tuple[dict, sizing.Sizing]:
+    """The parameters of `method` (defaults resolved for the lot) and the computed sizing; never writes.
+
+    Defaults: the lot's amount; the labour share of the lot's family (the facilitator's own table first);
+    the facilitator's hourly cost in force (formula) or C = 25 €/h (cleaning); the lot's duration in months.
+    Raises ValidationError keyed by field when a parameter is missing or impossible.
+    """
+    day = day or datetime.date.today()
+    minimum = minimum_clause_hours(lot.facilitator_id)
+    if method == Clause.Method.FIXED:
+        if given.get("hours_target") is None:
+            raise ValidationError({"hours_target": "Indiquez le nombre d'heures d'insertion prévues."})
+        try:
+            return {}, sizing.fixed(given["hours_target"], minimum=minimum)
+        except sizing.SizingError as error:
+            raise ValidationError({"hours_target": str(error)}) from error
+    if method not in SIZING_PARAMETERS:
+        raise ValidationError({"method": "Mode de calcul inconnu."})
+    names = SIZING_PARAMETERS[method]
+    values = {name: given.get(name) for name in names}
+    defaults = {
+        "amount_ht": lambda: lot.amount_ht,
+        "labour_share": lambda: default_labour_share(lot),
+        "months": lambda: lot_months(lot),
+        "hourly_cost": (
+            (lambda: sizing.CLEANING_HOURLY_COST)
+            if method == Clause.Method.CLEANING
+            else (lambda: default_hourly_cost(lot, day))
+        ),
+    }
+    for name in names:
+        if values[name] is None and name in defaults:
+            values[name] = defaults[name]()
+    missing = [name for name in names if values[name] is None]
+    if missing:
+        raise ValidationError(dict.fromkeys(missing, MISSING_FOR_FORMULA))
+    try:
+        if method == Clause.Method.FORMULA:
+            result = sizing.formula(*(values[n] for n in names), minimum=minimum)
+        elif method == Clause.Method.CLEANING:
+            result = sizing.cleaning(
+                values["amount_ht"],
+                values["months"],
+                values["transferred_monthly_hours"],
+                values["insertion_rate"],
+                hourly_cost=values["hourly_cost"],
+                minimum=minimum,
+            )
+        else:
+            result = sizing.percent_of_hours(
+                values["estimated_total_hours"], values["insertion_rate"], minimum=minimum
+            )
+    except sizing.SizingError as error:
+        raise ValidationError(str(error)) from error
+    return values, result
+
+
 def size_clause(
     *,
     lot: Lot,
     method: str,
     hours_target: Decimal | None = None,
-    amount_ht: Decimal | None = None,
-    labour_share: Decimal | None = None,
-    insertion_rate: Decimal | None = None,
-    hourly_cost: Decimal | None = None,
+    override_reason: str = "",
     day: datetime.date | None = None,
+    **parameters,
 ) -> dict:
-    """The sizing values to store on the clause, defaults resolved.
+    """The sizing values to store on the clause: the parameters used (the others emptied), the computed
+    hours, the date, and the target.
 
-    With the formula, missing parameters take their defaults: the lot's amount, the labour share of the
-    lot's family (the facilitator's own table first), the facilitator's hourly cost in force. The target
-    is computed (`sizing.formula`, rounded down) when left empty; a typed target overrides it, and the
-    computed value is kept beside it. Raises ValidationError keyed by field when something is missing.
+    The target is the computed value when left empty. A typed target that differs from the computation
+    requires `override_reason` (ValidationError otherwise); the computed value is kept beside it.
+    With the "fixed" method, the typed number of hours is the computation.
     """
     day = day or datetime.date.today()
-    values = {
-        "hours_target": hours_target,
-        "amount_ht": amount_ht,
-        "labour_share": labour_share,
-        "insertion_rate": insertion_rate,
-        "hourly_cost": hourly_cost,
-        "computed_hours": None,
-        "sized_on": day,
-    }
-    if method != Clause.Method.FORMULA:
-        if hours_target is None:
-            raise ValidationError({"hours_target": "Indiquez le nombre d'heures d'insertion prévues."})
+    used, result = compute_sizing(lot=lot, method=method, day=day, hours_target=hours_target, **parameters)
+    computed = Decimal(result.hours)
+    values = dict.fromkeys(SIZING_FIELDS)
+    values.update(used)
+    values.update(computed_hours=computed, sized_on=day, override_reason="")
+    if method == Clause.Method.FIXED or hours_target is None or Decimal(hours_target) == computed:
+        values["hours_target"] = computed
         return values
-    if amount_ht is None:
-        values["amount_ht"] = lot.amount_ht
-    if labour_share is None:
-        values["labour_share"] = default_labour_share(lot)
-    if hourly_cost is None:
-        values["hourly_cost"] = default_hourly_cost(lot, day)
-    parameters = ("amount_ht", "labour_share", "insertion_rate", "hourly_cost")
-    missing = [name for name in parameters if values[name] is None]
-    if missing:
-        if hours_target is not None:
-            return values  # typed directly: nothing to compute
-        raise ValidationError(dict.fromkeys(missing, MISSING_FOR_FORMULA))
-    try:
-        computed = sizing.formula(*(values[name] for name in parameters))
-    except sizing.SizingError as error:
-        raise ValidationError(str(error)) from error
-    values["computed_hours"] = Decimal(computed.hours)
-    if hours_target is None:
-        values["hours_target"] = Decimal(computed.hours)
+    if not (override_reason or "").strip():
+        raise ValidationError(
+            {
+                "override_reason": OVERRIDE_REASON_REQUIRED.format(
+                    typed=sizing.fr_number(Decimal(hours_target), 2), computed=sizing.fr_number(computed)
+                )
+            }
+        )
+    values["hours_target"] = Decimal(hours_target)
+    values["override_reason"] = override_reason.strip()
     return values
 
 
 @transaction.atomic
 def set_clause(*, lot: Lot, by, legal_basis, method: str, **fields) -> tuple[Clause, bool]:
-    """Create the lot's clause, or update it; returns (clause, created)."""
+    """Create the lot's clause, or update it (sized with `size_clause`); returns (clause, created)."""
     fields.pop("computed_hours", None)
     fields.pop("sized_on", None)
     _check_fields(fields, CLAUSE_FIELDS)
-    sizing_keys = ("hours_target", "amount_ht", "labour_share", "insertion_rate", "hourly_cost")
-    values = size_clause(lot=lot, method=method, **{key: fields.pop(key, None) for key in sizing_keys})
+    values = size_clause(
+        lot=lot, method=method, **{key: fields.pop(key) for key in SIZING_FIELDS if key in fields}
+    )
     clause = Clause.objects.select_for_update().filter(lot=lot).first()
     created = clause is None
     before = {} if created else snapshot(clause)
@@ -238,3 +324,77 @@ def set_clause(*, lot: Lot, by, legal_basis, method: str, **fields) -> tuple[Cla
     for name, value in {**values, **fields}.items():
         setattr(clause, name, value)
     return _save(clause, by, before=None if created else before), created
+
+
+# --- Globalisation agreements (hours area) ------------------------------------------------------
+
+GLOBALISATION_FIELDS = {"name", "company", "lots", "start_date", "end_date"}
+
+
+def _check_globalisation(facilitator: Organization, company: Organization, lots) -> None:
+    """The company is a partner company; each lot is the facilitator's and awarded to that company."""
+    from clausier.procurement.models import Award
+
+    if company.kind != OrganizationKind.COMPANY:
+        raise ValidationError({"company": "Choisissez une entreprise."})
+    if not Partnership.objects.filter(facilitator=facilitator, partner=company).exists():
+        raise ValidationError({"company": "Cette entreprise ne fait pas partie de vos partenaires."})
+    lots = list(lots)
+    if len({lot.pk for lot in lots}) < 2:
+        raise ValidationError({"lots": "Une convention de globalisation mutualise au moins deux lots."})
+    if any(lot.facilitator_id != facilitator.pk for lot in lots):
+        raise ValidationError({"lots": "Lot inconnu."})
+    awarded = set(Award.objects.filter(company=company, lot__in=lots).values_list("lot_id", flat=True))
+    strangers = [str(lot) for lot in lots if lot.pk not in awarded]
+    if strangers:
+        raise ValidationError({"lots": f"{company} n'est pas attributaire de : {', '.join(strangers)}."})
+
+
+@transaction.atomic
+def create_globalisation(*, facilitator: Organization, by, company: Organization, name: str, lots, **fields):
+    """Pool one company's obligations on several lots (possibly of several buyers)."""
+    from clausier.procurement.models import GlobalisationAgreement
+
+    _check_fields(fields, GLOBALISATION_FIELDS)
+    lots = list(lots)
+    _check_globalisation(facilitator, company, lots)
+    agreement = GlobalisationAgreement(facilitator=facilitator, company=company, name=name, **fields)
+    agreement.full_clean()
+    agreement.save()
+    agreement.lots.set(lots)
+    changes = {key: [None, value] for key, value in snapshot(agreement).items()}
+    changes["lots"] = [None, _lot_ids(lots)]
+    record(action=Action.CREATE, obj=agreement, by=by, changes=changes)
+    return agreement
+
+
+@transaction.atomic
+def update_globalisation(*, agreement, by, **changes):
+    """Change the name, dates or lots of an agreement (its company stays)."""
+    from clausier.procurement.models import GlobalisationAgreement
+
+    _check_fields(changes, GLOBALISATION_FIELDS)
+    agreement = GlobalisationAgreement.objects.select_for_update().get(pk=agreement.pk)
+    company = changes.pop("company", agreement.company)
+    if company.pk != agreement.company_id:
+        raise ValidationError(
+            {"company": "L'entreprise d'une convention ne change pas : créez-en une autre."}
+        )
+    before_lots = sorted(agreement.lots.values_list("pk", flat=True))
+    lots = list(changes.pop("lots", agreement.lots.all()))
+    _check_globalisation(agreement.facilitator, company, lots)
+    before = snapshot(agreement)
+    for name, value in changes.items():
+        setattr(agreement, name, value)
+    agreement.full_clean()
+    agreement.save()
+    agreement.lots.set(lots)
+    delta = diff(before, snapshot(agreement))
+    if before_lots != _lot_ids(lots):
+        delta["lots"] = [before_lots, _lot_ids(lots)]
+    record(action=Action.UPDATE, obj=agreement, by=by, changes=delta)
+    return agreement
+
+
+def _lot_ids(lots) -> list[int]:
+    return sorted({lot.pk for lot in lots})

@@ -3,7 +3,8 @@
 Definitions (README, glossary):
 - donneurs d'ordre: distinct buyers with at least one market carrying a clause (for a year: a market
   whose execution overlaps the year);
-- heures: sum of monthly hours records (for a year: months of that year);
+- heures: hours counted under the facilitator's rules (`counted_hours`) in validated monthly statements
+  (for a year: months of that year);
 - contrats: contracts (for a year: contracts running at some point of the year);
 - bénéficiaires sans double compte: distinct people holding those contracts, a merged duplicate
   counting as the record it was merged into;
@@ -17,8 +18,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 
-from clausier.employment.models import Contract, HoursRecord
+from clausier.employment.models import Contract
 from clausier.procurement.models import Market
+from clausier.procurement.progress import validated_hours
 
 DEFAULT_FTE_HOURS = 1600
 
@@ -62,14 +64,14 @@ def overlapping(year: int, start: str = "start_date", end: str = "end_date") -> 
 def territory_figures(facilitator, year: int | None = None) -> TerritoryFigures:
     markets = Market.objects.filter(facilitator=facilitator, lots__clause__isnull=False)
     contracts = Contract.objects.filter(facilitator=facilitator)
-    hours = HoursRecord.objects.filter(facilitator=facilitator)
+    hours = validated_hours().filter(facilitator=facilitator)
     if year is not None:
         markets = markets.filter(overlapping(year))
         contracts = contracts.filter(overlapping(year))
         hours = hours.filter(month__year=year)
 
     buyers = markets.aggregate(n=Count("buyer_id", distinct=True))["n"]
-    total_hours = hours.aggregate(h=Coalesce(Sum("hours"), Decimal(0)))["h"]
+    total_hours = hours.aggregate(h=Coalesce(Sum("counted_hours"), Decimal(0)))["h"]
     counts = contracts.aggregate(
         contracts=Count("id"),
         participants=Count(Coalesce("participant__merged_into_id", "participant_id"), distinct=True),

@@ -1,6 +1,7 @@
 """Forms of the facilitator UI. They parse and validate; writes go through the domain actions."""
 
 import datetime
+from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -8,7 +9,14 @@ from django.db.models import F, Q
 
 from clausier.organizations.access import organizations_visible_to
 from clausier.organizations.models import Organization, OrganizationKind, Partnership
-from clausier.procurement.actions import default_hourly_cost, default_labour_share, size_clause
+from clausier.procurement.actions import (
+    SIZING_PARAMETERS,
+    compute_sizing,
+    default_hourly_cost,
+    default_labour_share,
+    lot_months,
+    size_clause,
+)
 from clausier.procurement.models import Clause, Lot, Market, Operation
 from clausier.reference.models import LegalBasis, LotFamily, OrganizationCategory
 from clausier.www.fields import (
@@ -242,15 +250,54 @@ class LotForm(DsfrModelForm):
 
 
 class ClauseForm(DsfrModelForm):
+    """The lot's clause. Parsing and validation only; `size_clause` computes, `set_clause` writes.
+
+    After `is_valid()` (even with errors elsewhere), `self.sizing` holds the computed `sizing.Sizing` when the
+    parameters allow it: the page shows its steps, the htmx partial too.
+    """
+
+    SIZING_INPUTS = (
+        "method",
+        "hours_target",
+        "amount_ht",
+        "labour_share",
+        "insertion_rate",
+        "hourly_cost",
+        "months",
+        "transferred_monthly_hours",
+        "estimated_total_hours",
+        "override_reason",
+    )
+
     legal_basis = forms.ModelChoiceField(
         LegalBasis.objects.none(), label="Base juridique", empty_label="— Choisir —", to_field_name="code"
     )
     hours_target = FrenchDecimalField(
-        label="Heures d'insertion prévues",
+        label="Heures d'insertion retenues",
         required=False,
+        min_value=0,
         max_digits=12,
         decimal_places=2,
-        help_text="Laissez vide avec le mode « Calcul » : les heures sont calculées.",
+        help_text="Mode « Nombre d'heures fixé » : le nombre d'heures. Autres modes : laissez vide pour "
+        "retenir le calcul ; un autre nombre demande un motif.",
+    )
+    months = forms.IntegerField(
+        label="Durée du marché en mois (N)", required=False, min_value=1, max_value=600
+    )
+    transferred_monthly_hours = FrenchDecimalField(
+        label="Heures mensuelles du personnel repris (S)",
+        required=False,
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+        help_text="Total des heures par mois des salariés repris de l'ancien titulaire.",
+    )
+    estimated_total_hours = FrenchDecimalField(
+        label="Heures travaillées estimées sur le marché",
+        required=False,
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
     )
 
     class Meta:
@@ -258,11 +305,15 @@ class ClauseForm(DsfrModelForm):
         fields = [
             "legal_basis",
             "method",
-            "hours_target",
             "amount_ht",
             "labour_share",
             "insertion_rate",
             "hourly_cost",
+            "months",
+            "transferred_monthly_hours",
+            "estimated_total_hours",
+            "hours_target",
+            "override_reason",
             "eligible_publics",
             "notes",
         ]
@@ -273,13 +324,24 @@ class ClauseForm(DsfrModelForm):
             "hourly_cost": FrenchDecimalField,
         }
         widgets = {
+            "override_reason": forms.Textarea(attrs={"rows": 2}),
             "eligible_publics": forms.Textarea(attrs={"rows": 3}),
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
 
     def __init__(self, *args, lot, **kwargs):
+        instance = kwargs.get("instance")
+        if (
+            instance is not None
+            and instance.pk
+            and instance.method != Clause.Method.FIXED
+            and instance.hours_target == self._computed_hours(instance, lot)
+        ):
+            # Retained = computed: leave the field empty, so that changing a parameter recomputes.
+            kwargs["initial"] = {"hours_target": None, **(kwargs.get("initial") or {})}
         super().__init__(*args, **kwargs)
         self.lot = lot
+        self.sizing = None
         # Every text, old ones included: a market keeps the legal basis of its date.
         self.fields["legal_basis"].queryset = LegalBasis.objects.filter(
             Q(is_active=True) | Q(pk=self.instance.legal_basis_id)
@@ -290,33 +352,53 @@ class ClauseForm(DsfrModelForm):
             if share is not None
             else "Le lot n'a pas de famille : indiquez la part de main-d'œuvre."
         )
+        self.fields["insertion_rate"].help_text = (
+            "En pourcentage (« 5 % », « 5 » ou « 0,05 ») : des heures de main-d'œuvre (calcul, propreté) "
+            "ou des heures travaillées (pourcentage)."
+        )
         cost = default_hourly_cost(lot, datetime.date.today())
         self.fields["hourly_cost"].help_text = (
-            f"En euros. Vide : votre coût horaire en vigueur ({fr_money(cost)})."
+            f"En euros. Vide : votre coût horaire en vigueur ({fr_money(cost)}) ; 25 € (C) en propreté."
             if cost
-            else "En euros, ex. : 30"
+            else "En euros, ex. : 30. Vide en propreté : 25 € (C)."
         )
+        self.fields["amount_ht"].label = "Montant HT retenu (€) — A en propreté"
         self.fields["amount_ht"].help_text = (
             f"Vide : le montant du lot ({fr_money(lot.amount_ht)})." if lot.amount_ht else "En euros HT."
         )
+        months = lot_months(lot)
+        if months:
+            self.fields["months"].help_text = f"Vide : la durée du lot ({months} mois)."
+        self.fields["override_reason"].label = "Motif de la modification manuelle"
+        self.fields["override_reason"].help_text = "Obligatoire si les heures retenues diffèrent du calcul."
+
+    @staticmethod
+    def _computed_hours(clause, lot):
+        """The hours computed when the clause was sized (older clauses: recomputed from their parameters)."""
+        if clause.computed_hours is not None:
+            return clause.computed_hours
+        parameters = {name: getattr(clause, name) for name in SIZING_PARAMETERS.get(clause.method, ())}
+        try:
+            return Decimal(compute_sizing(lot=lot, method=clause.method, **parameters)[1].hours)
+        except ValidationError:
+            return None
+
+    def sizing_errors(self) -> list[str]:
+        """The errors about the calculation (for the partial): those of its fields and the form's own."""
+        messages = list(self.non_field_errors())
+        for name in self.SIZING_INPUTS:
+            messages += [f"{self.fields[name].label} : {e}" for e in self.errors.get(name, [])]
+        return messages
 
     def clean(self):
         super().clean()
         data = self.cleaned_data
-        if self.errors or not data.get("method"):
+        if any(name in self.errors for name in self.SIZING_INPUTS) or not data.get("method"):
             return data
+        inputs = {name: data.get(name) for name in self.SIZING_INPUTS if name != "method"}
         try:
-            sizing = size_clause(
-                lot=self.lot,
-                method=data["method"],
-                hours_target=data.get("hours_target"),
-                amount_ht=data.get("amount_ht"),
-                labour_share=data.get("labour_share"),
-                insertion_rate=data.get("insertion_rate"),
-                hourly_cost=data.get("hourly_cost"),
-            )
+            _used, self.sizing = compute_sizing(lot=self.lot, method=data["method"], **inputs)
+            data.update(size_clause(lot=self.lot, method=data["method"], **inputs))
         except ValidationError as error:
             self.add_error(None, error)
-            return data
-        data.update(sizing)
         return data

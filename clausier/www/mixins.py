@@ -18,6 +18,9 @@ class DsfrFormMixin:
         super().__init__(*args, **kwargs)
         for visible in self.visible_fields():
             dsfr_input_class_attr(visible)
+        # A bound field copies its field's help text when created: forget these, so that help texts set
+        # after this __init__ (in a subclass's __init__) are the ones rendered.
+        self._bound_fields_cache.clear()
 
 
 class FacilitatorStaffRequiredMixin:

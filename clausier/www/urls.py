@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from clausier.www.views import core, partners, people, procurement
 
@@ -23,7 +23,6 @@ urlpatterns = [
     path("marches/<uuid:uuid>/lots/nouveau/", procurement.LotCreateView.as_view(), name="lot_create"),
     path("lots/<uuid:uuid>/", procurement.LotDetailView.as_view(), name="lot_detail"),
     path("lots/<uuid:uuid>/modifier/", procurement.LotEditView.as_view(), name="lot_edit"),
-    path("lots/<uuid:uuid>/clause/", procurement.ClauseEditView.as_view(), name="clause_edit"),
     # Partners (read-only)
     path("entreprises/", partners.CompanyListView.as_view(), name="company_list"),
     path("entreprises/<uuid:uuid>/", partners.CompanyDetailView.as_view(), name="company_detail"),
@@ -38,4 +37,7 @@ urlpatterns = [
     path("participants/<uuid:uuid>/", people.ParticipantDetailView.as_view(), name="participant_detail"),
     path("contrats/", people.ContractListView.as_view(), name="contract_list"),
     path("contrats/<uuid:uuid>/", people.ContractDetailView.as_view(), name="contract_detail"),
+    # Sizing parameters, contracts (clauses area) and the monthly hours, statements and lot follow-up (hours area)
+    path("", include("clausier.www.urls_clauses")),
+    path("", include("clausier.www.urls_hours")),
 ]

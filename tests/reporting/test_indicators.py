@@ -227,3 +227,16 @@ def test_query_count_does_not_grow_with_data(year):
     assert count_queries(lambda: participants_per_year(facilitator, until=2026)) == small_per_year
     assert small <= 4
     assert small_per_year <= 2
+
+
+def test_only_validated_statements_count_at_their_counted_value(facilitator):
+    from clausier.employment.models import HoursRecord, MonthlyStatement, StatementStatus
+
+    before = territory_figures(facilitator).hours
+    record = HoursRecord.objects.filter(facilitator=facilitator, month=D(2025, 2, 1)).get()  # C5: 70 h
+    # Counted under a rule at 0.5: the indicator takes the counted value, not the worked one.
+    HoursRecord.objects.filter(pk=record.pk).update(counted_hours=Decimal(35))
+    assert territory_figures(facilitator).hours == before - 35
+    # Its statement sent back for correction: its hours no longer count at all.
+    MonthlyStatement.objects.filter(pk=record.statement_id).update(status=StatementStatus.RETURNED)
+    assert territory_figures(facilitator).hours == before - 70

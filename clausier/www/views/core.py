@@ -17,6 +17,7 @@ from clausier.organizations.models import User
 from clausier.reporting.indicators import territory_figures
 from clausier.www.mixins import DsfrFormMixin
 from clausier.www.navigation import menu_for
+from clausier.www.views.hours import dashboard_alerts
 
 
 class LoginForm(DsfrFormMixin, AuthenticationForm):
@@ -54,6 +55,7 @@ class DashboardView(TemplateView):
         context["is_staff_view"] = is_facilitator_staff(self.request.user)
         if context["is_staff_view"]:
             context["figures"] = territory_figures(organization)
+            context.update(dashboard_alerts(organization))  # hours area: lots at risk, relances
         context["shortcuts"] = [
             item for item in menu_for(self.request) if item["url_name"] != "www:dashboard"
         ]

@@ -12,6 +12,7 @@ from clausier.www import filters, queries
 from clausier.www.forms import BuyerForm, ClauseForm, LotForm, MarketForm, OperationForm
 from clausier.www.lists import Column, FilteredListView
 from clausier.www.views.base import DetailView, StaffFormView
+from clausier.www.views.hours import lot_followup
 
 # --- Buyers -------------------------------------------------------------------------------------
 
@@ -312,6 +313,7 @@ class LotDetailView(DetailView):
             Award.objects.visible_to(user).filter(lot=lot).select_related("company").order_by("role")
         )
         context["contracts"] = queries.contracts(user).filter(lot=lot).order_by("-start_date")
+        context["follow"] = lot_followup(lot, user)  # hours area: follow-up block
         return context
 
 

@@ -54,6 +54,8 @@ class Command(BaseCommand):
             self.stdout.write(f"Territoire « {DEMO.name} » supprimé.")
         started = time.monotonic()
         builder = build_demo(with_users=not no_users)
+        if options.get("verbosity", 1) == 0:
+            return
         figures = territory_figures(builder.facilitator)
         self.stdout.write(
             self.style.SUCCESS(

@@ -1,0 +1,1 @@
+"""Benchmarks at national scale: `python -m bench generate --facilitators N`, `python -m bench measure`."""

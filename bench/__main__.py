@@ -1,0 +1,34 @@
+"""`python -m bench <command>`: see bench/README.md."""
+
+import argparse
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description="Jeux de données et mesures à l'échelle."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    gen = sub.add_parser("generate", help="génère N territoires de la taille de Toulouse Métropole Emploi")
+    gen.add_argument("--facilitators", type=int, required=True, help="nombre de territoires (N)")
+    gen.add_argument("--first", type=int, default=1, help="numéro du premier territoire (défaut : 1)")
+    gen.add_argument(
+        "--reset", action="store_true", help="supprime d'abord les territoires bench-* existants"
+    )
+    sub.add_parser("measure", help="mesure les indicateurs sur les territoires générés")
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from bench import generate
+
+    if args.command == "generate":
+        return generate.generate(args.facilitators, first=args.first, reset=args.reset)
+    return generate.measure()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

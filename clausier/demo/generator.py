@@ -1,0 +1,1471 @@
+"""Generate a realistic territory, calibrated on Toulouse Métropole Emploi's public figures.
+
+`build_demo()` builds "Toulouse Métropole Emploi" from 2012 to today with demo users;
+`build_territory(spec)` builds any territory of the same size (the benchmark builds hundreds).
+
+The figures computed by `clausier.reporting.indicators.territory_figures` on a generated territory are
+exactly `TARGETS`: 42 buyers, 1,824,868 hours, 2,725 contracts, 1,983 participants without double
+counting; the people counted per year grow strictly from the first year to the current one.
+
+Everything is drawn from a seeded `random.Random`: the same seed and the same day give the same data.
+Rows are written with `bulk_create` in batches.
+"""
+
+import datetime
+import math
+import random
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import NamedTuple
+
+from django.contrib.auth.hashers import make_password
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import IntegrityError, models, transaction
+from django.db.models.deletion import ProtectedError, RestrictedError
+from django.utils.text import slugify
+from unidecode import unidecode
+
+from clausier.demo import data
+from clausier.employment.counting import ensure_default_rule
+from clausier.employment.models import (
+    Contract,
+    HoursRecord,
+    MonthlyStatement,
+    StatementStatus,
+    StatementTransition,
+)
+from clausier.geo.models import Commune
+from clausier.organizations.models import (
+    Facilitator,
+    FacilitatorSettings,
+    Membership,
+    Organization,
+    OrganizationKind,
+    Partnership,
+    Role,
+    User,
+)
+from clausier.participants.models import AssessmentCriterion, EligibilityAssessment, Outcome, Participant, Sex
+from clausier.procurement.models import Award, Clause, Lot, Market, Operation
+from clausier.reference.models import (
+    ContractType,
+    EligibilityCriterion,
+    LegalBasis,
+    LotFamily,
+    Modality,
+    OrganizationCategory,
+    OutcomeCategory,
+    QualificationLevel,
+)
+from clausier.utils.names import normalize_name
+
+K = OrganizationKind
+BATCH_SIZE = 2000
+MAX_MONTHLY_HOURS = 220
+
+DEMO_PASSWORD = "demo-clausier-2026"
+DEMO_EMAIL_DOMAIN = "tme.demo"
+# (role code, role shown to the developer, e-mail local part, first name, last name)
+DEMO_USERS = [
+    ("facilitator_admin", "Facilitateur — administratrice", "admin", "Claire", "Fabre"),
+    ("facilitator_member", "Facilitateur — chargé de mission", "membre", "Karim", "Haddad"),
+    ("buyer", "Donneur d'ordre (Ville de Toulouse)", "acheteur", "Julien", "Marty"),
+    ("company", "Entreprise attributaire", "entreprise", "Nathalie", "Puech"),
+    ("insertion_structure", "Structure d'insertion (ETTI)", "structure", "Sonia", "Mendy"),
+    ("prescriber", "Prescripteur (Mission locale Toulouse)", "prescripteur", "Hugo", "Sabatier"),
+    ("multi", "Deux organisations (facilitateur + entreprise)", "multi", "Leïla", "Amrani"),
+]
+
+
+class DemoLogin(NamedTuple):
+    role: str  # code: facilitator_admin, facilitator_member, buyer, company, insertion_structure, prescriber, multi
+    label: str
+    email: str
+    password: str
+
+
+def demo_logins() -> list[DemoLogin]:
+    """Every demo account (role code, French label, e-mail, password)."""
+    return [
+        DemoLogin(role, label, f"{local}@{DEMO_EMAIL_DOMAIN}", DEMO_PASSWORD)
+        for role, label, local, _, _ in DEMO_USERS
+    ]
+
+
+def demo_credentials() -> list[tuple[str, str, str]]:
+    """(role, e-mail, password) of every demo user, for `make run` to print."""
+    return [(login.label, login.email, login.password) for login in demo_logins()]
+
+
+@dataclass(frozen=True)
+class Targets:
+    buyers: int = 42
+    hours: int = 1_824_868
+    contracts: int = 2_725
+    participants: int = 1_983
+
+
+TARGETS = Targets()
+
+
+@dataclass(frozen=True)
+class TerritorySpec:
+    name: str
+    slug: str
+    seed: int
+    first_year: int = 2012
+    territory_label: str = "Toulouse Métropole (37 communes)"
+    # Appended to partner names (benchmark territories reuse the same names).
+    partner_suffix: str = ""
+    candidates: int = 36
+
+
+DEMO = TerritorySpec(name="Toulouse Métropole Emploi", slug="toulouse-metropole-emploi", seed=201231555)
+
+
+# --- dates -------------------------------------------------------------------------------------------------
+
+
+def month_start(day: datetime.date) -> datetime.date:
+    return day.replace(day=1)
+
+
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    return datetime.date(year, month, min(day.day, days_in_month(year, month)))
+
+
+def days_in_month(year: int, month: int) -> int:
+    nxt = datetime.date(year + month // 12, month % 12 + 1, 1)
+    return (nxt - datetime.timedelta(days=1)).day
+
+
+def month_end(day: datetime.date) -> datetime.date:
+    return day.replace(day=days_in_month(day.year, day.month))
+
+
+def month_index(day: datetime.date, origin: datetime.date) -> int:
+    return (day.year - origin.year) * 12 + day.month - origin.month
+
+
+# --- identifiers -------------------------------------------------------------------------------------------
+
+
+def luhn_valid(number: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(number)):
+        d = int(ch)
+        if i % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def luhn_complete(body: str) -> str:
+    """`body` followed by the digit that makes the whole number Luhn-valid."""
+    for digit in "0123456789":
+        if luhn_valid(body + digit):
+            return body + digit
+    raise AssertionError("unreachable")
+
+
+class SiretMaker:
+    """Valid-looking SIRET numbers (SIREN and SIRET both Luhn-valid), never one already used."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+        self.used = set(Organization.objects.exclude(siret="").values_list("siret", flat=True))
+
+    def make(self, public: bool = False) -> str:
+        while True:
+            first = "2" if public else str(self.rng.randint(3, 9))
+            siren = luhn_complete(first + "".join(str(self.rng.randint(0, 9)) for _ in range(7)))
+            nic = f"{self.rng.choice(['0001', '0001', '0002', '0003', '0010', '0012', '0021', '0035'])}"
+            siret = luhn_complete(siren + nic)
+            if siret not in self.used:
+                self.used.add(siret)
+                return siret
+
+
+# --- reference data ----------------------------------------------------------------------------------------
+
+
+def ensure_reference() -> None:
+    """Load the reference tables (`clausier load_reference`), through the loader if the command is absent."""
+    from io import StringIO
+
+    try:
+        call_command("load_reference", stdout=StringIO())
+    except CommandError as exc:
+        if "Unknown command" not in str(exc):
+            raise
+        from clausier.reference.loader import load_reference
+
+        load_reference()
+
+
+def ensure_communes() -> dict[str, Commune]:
+    """The 37 communes of Toulouse Métropole, created if missing (the COG import may not have run)."""
+    existing = {
+        c.insee_code: c for c in Commune.objects.filter(insee_code__in=[row[0] for row in data.COMMUNES])
+    }
+    epci_code, epci_name = data.TOULOUSE_METROPOLE_EPCI
+    missing = [
+        Commune(
+            insee_code=code,
+            name=name,
+            postal_codes=postal,
+            department_code="31",
+            epci_code=epci_code,
+            epci_name=epci_name,
+            population=population,
+        )
+        for code, name, postal, population in data.COMMUNES
+        if code not in existing
+    ]
+    Commune.objects.bulk_create(missing)
+    existing.update({c.insee_code: c for c in missing})
+    return existing
+
+
+class Ref:
+    """Reference rows by code."""
+
+    def __init__(self):
+        self.category = {c.code: c for c in OrganizationCategory.objects.all()}
+        self.legal = {c.code: c for c in LegalBasis.objects.all()}
+        self.modality = {c.code: c for c in Modality.objects.all()}
+        self.contract_type = {c.code: c for c in ContractType.objects.all()}
+        self.qualification = {c.code: c for c in QualificationLevel.objects.all()}
+        self.outcome = {c.code: c for c in OutcomeCategory.objects.all()}
+        self.criterion = {c.code: c for c in EligibilityCriterion.objects.all()}
+        self.lot_family = {c.code: c for c in LotFamily.objects.all()}
+        if not self.legal or not self.lot_family or not self.criterion:
+            raise CommandError("Référentiels absents : lancez d'abord « clausier load_reference ».")
+
+
+# --- the plan (in memory) ----------------------------------------------------------------------------------
+
+# Contract tracks: modality, contract type, employer categories (None: the company itself),
+# duration in months (min, max), weekly hours, share of training hours.
+TRACKS = {
+    "hire_cdd": ("direct_hire", "cdd", None, (2, 8), (35, 35, 35, 28, 24), 0.0),
+    "hire_cdi": ("direct_hire", "cdi", None, (4, 12), (35,), 0.0),
+    "apprentice": ("direct_hire", "apprenticeship", None, (6, 14), (35,), 0.3),
+    "pro_direct": ("direct_hire", "professionalisation", None, (6, 12), (35,), 0.2),
+    "etti": ("provision", "ctti", ("etti",), (1, 6), (35, 35, 30), 0.0),
+    "ai": ("provision", "ai_provision", ("ai",), (1, 5), (15, 20, 24, 28), 0.0),
+    "geiq": ("provision", "professionalisation", ("geiq",), (4, 12), (35,), 0.2),
+    "sub_siae": (
+        "subcontracting",
+        "cddi",
+        ("aci", "ei", "regie_quartier", "eiti"),
+        (3, 9),
+        (26, 24, 30),
+        0.0,
+    ),
+    "sub_ea": ("subcontracting", "cdd", ("ea",), (3, 9), (35, 28), 0.0),
+    "sub_esat": ("subcontracting", "other", ("esat",), (3, 10), (28,), 0.0),
+    "training": ("training", "other", None, (1, 3), (35,), 1.0),
+    "reserved": ("direct_hire", "cddi", "holder", (3, 10), (26, 24, 30), 0.0),
+}
+TRACK_WEIGHTS = {
+    "hire_cdd": 22,
+    "hire_cdi": 5,
+    "apprentice": 4,
+    "pro_direct": 3,
+    "etti": 26,
+    "ai": 10,
+    "geiq": 8,
+    "sub_siae": 9,
+    "sub_ea": 3,
+    "sub_esat": 1,
+    "training": 2,
+    "reserved": 7,
+}
+# Lot groups each track may go to (reserved markets only take "reserved" contracts).
+TRACK_GROUPS = {
+    "sub_esat": {"cleaning", "green"},
+    "sub_ea": {"cleaning", "green", "works"},
+    "reserved": {"reserved"},
+}
+ALL_GROUPS = {"works", "roads", "cleaning", "green", "services"}
+FAMILY_GROUP = {
+    "structural_works": "works",
+    "painting": "works",
+    "steel_frame": "works",
+    "finishing": "works",
+    "technical_networks": "works",
+    "roads": "roads",
+    "cleaning": "cleaning",
+    "green_spaces": "green",
+    "services": "services",
+}
+GROUP_TRADE = {
+    "works": "works",
+    "roads": "roads",
+    "cleaning": "cleaning",
+    "green": "green_spaces",
+    "services": "services",
+}
+
+# Market mixes per buyer category: market kind → weight.
+MARKET_MIX = {
+    "social_landlord": {"building": 85, "cleaning": 10, "green": 5},
+    "commune": {"building": 45, "roads": 10, "cleaning": 20, "green": 20, "services": 5},
+    "epci": {"building": 30, "roads": 25, "cleaning": 10, "green": 20, "services": 15},
+    "sem_spl": {"building": 60, "roads": 40},
+    "public_body": {"building": 55, "cleaning": 35, "green": 10},
+    "hospital": {"building": 50, "cleaning": 45, "green": 5},
+    "departement": {"building": 50, "roads": 30, "cleaning": 10, "green": 10},
+    "region": {"building": 80, "cleaning": 20},
+}
+OPERATION_MARKET_KIND = {
+    "anru": "building",
+    "building": "building",
+    "infrastructure": "roads",
+    "services": None,
+}
+
+
+@dataclass
+class LotPlan:
+    market: "MarketPlan"
+    number: str
+    title: str
+    family: str
+    group: str  # works / roads / cleaning / green / services / reserved
+    start: datetime.date
+    end: datetime.date
+    weight: float
+    has_clause: bool = True
+    contracts: list = field(default_factory=list)
+    holder: Organization | None = None
+    co_contractor: Organization | None = None
+    subcontractors: set = field(default_factory=set)
+    row: Lot | None = None
+
+
+@dataclass
+class MarketPlan:
+    buyer_key: str
+    kind: str  # building / roads / cleaning / green / services
+    notified: datetime.date
+    operation: int | None = None
+    reserved: str = ""  # "", "siae", "ea", "insertion"
+    criterion: bool = False
+    lots: list = field(default_factory=list)
+    row: Market | None = None
+
+
+@dataclass
+class ContractPlan:
+    person: int
+    track: str
+    start: datetime.date
+    end: datetime.date | None
+    weekly: int
+    record: int = -1  # participant record index (the person's, or the duplicate's)
+    lot: LotPlan | None = None
+    company: Organization | None = None
+    employer: Organization | None = None
+    row: Contract | None = None
+
+
+@dataclass
+class PersonPlan:
+    first_start: datetime.date
+    contracts: list = field(default_factory=list)
+
+
+class TerritoryBuilder:
+    def __init__(
+        self, spec: TerritorySpec, *, today: datetime.date | None = None, targets: Targets = TARGETS
+    ):
+        self.spec = spec
+        self.targets = targets
+        self.today = today or datetime.date.today()
+        self.rng = random.Random(spec.seed)
+        self.origin = datetime.date(spec.first_year, 1, 1)
+        # Hours are recorded up to the last complete month.
+        self.last_month = month_start(month_start(self.today) - datetime.timedelta(days=1))
+        self.stats: dict[str, int] = {}
+
+    # ---- entry point ----
+
+    def build(self, *, with_users: bool = False) -> Organization:
+        self.ref = Ref()
+        self.communes = ensure_communes()
+        self.sirets = SiretMaker(self.rng)
+        self.facilitator = self._facilitator()
+        self._organizations()
+        self.users = self._users() if with_users else {}
+        self._plan_people()
+        self._plan_markets()
+        self._assign_lots()
+        self._write_procurement()
+        self._write_people()
+        return self.facilitator
+
+    # ---- organizations ----
+
+    def _facilitator(self) -> Organization:
+        fac = Facilitator.objects.create(
+            kind=K.FACILITATOR,
+            name=self.spec.name,
+            slug=self.spec.slug,
+            siret=self.sirets.make(public=True),
+            address="1 place de la Légion-d'Honneur",
+            postal_code="31500",
+            commune=self.communes[data.TOULOUSE],
+            email=f"clauses@{self.spec.slug}.example.org",
+        )
+        FacilitatorSettings.objects.create(
+            facilitator=fac, first_year=self.spec.first_year, territory_label=self.spec.territory_label
+        )
+        return fac
+
+    def _org(self, kind, name, category, insee=data.TOULOUSE, public=False) -> Organization:
+        commune = self.communes[insee]
+        return Organization(
+            kind=kind,
+            name=f"{name}{self.spec.partner_suffix}",
+            category=self.ref.category.get(category),
+            siret=self.sirets.make(public=public),
+            postal_code=commune.postal_codes.split("|")[0],
+            commune=commune,
+        )
+
+    def _organizations(self) -> None:
+        rng = self.rng
+        self.buyers = {}
+        self.buyer_category = {}
+        for key, name, category, insee, _, _ in data.BUYERS:
+            self.buyer_category[key] = (
+                "social_landlord"
+                if category == "social_landlord"
+                else ("commune" if category in ("commune", "epci") else "other")
+            )
+            self.buyers[key] = self._org(K.BUYER, name, category, insee, public=category != "private_buyer")
+        self.companies = defaultdict(list)  # trade → [org]
+        company_weight = {}
+        surnames = rng.sample(data.SURNAMES, len(data.SURNAMES))
+        counts = {"works": 60, "roads": 14, "cleaning": 16, "green_spaces": 12, "services": 6}
+        names = set()
+        for trade, n in counts.items():
+            for _ in range(n):
+                while True:
+                    name = rng.choice(data.COMPANY_PATTERNS[trade]).format(s=rng.choice(surnames))
+                    if name not in names:
+                        names.add(name)
+                        break
+                org = self._org(K.COMPANY, name, "tpe_pme", self._company_commune())
+                self.companies[trade].append(org)
+                company_weight[id(org)] = rng.paretovariate(1.3)
+        for name, trade in data.LARGE_COMPANIES:
+            org = self._org(K.COMPANY, name, "eti_ge", data.TOULOUSE)
+            self.companies[trade].append(org)
+            company_weight[id(org)] = 6.0
+        self.company_weight = company_weight
+        self.structures = defaultdict(list)  # category → [org]
+        for name, category in data.INSERTION_STRUCTURES:
+            self.structures[category].append(self._org(K.INSERTION_STRUCTURE, name, category, data.TOULOUSE))
+        self.prescribers = []
+        for name, category, weight in data.PRESCRIBERS:
+            insee = {"France Travail Colomiers": "31149", "France Travail Blagnac": "31069"}.get(
+                name, data.TOULOUSE
+            )
+            org = self._org(K.PRESCRIBER, name, category, insee, public=True)
+            self.prescribers.append((org, category, weight))
+
+        orgs = [
+            *self.buyers.values(),
+            *(o for lst in self.companies.values() for o in lst),
+            *(o for lst in self.structures.values() for o in lst),
+            *(o for o, _, _ in self.prescribers),
+        ]
+        self._set_slugs(orgs)
+        Organization.objects.bulk_create(orgs, batch_size=BATCH_SIZE)
+        start = datetime.date(self.spec.first_year - 1, 9, 1)
+        Partnership.objects.bulk_create(
+            [
+                Partnership(
+                    facilitator=self.facilitator,
+                    partner=org,
+                    agreement_reference=f"CONV-{start.year}-{i:03d}" if org.kind == K.BUYER else "",
+                    start_date=start if org.kind == K.BUYER else None,
+                )
+                for i, org in enumerate(orgs, start=1)
+            ],
+            batch_size=BATCH_SIZE,
+        )
+        self.stats["organizations"] = len(orgs) + 1
+
+    def _company_commune(self) -> str:
+        if self.rng.random() < 0.55:
+            return data.TOULOUSE
+        return self.rng.choice([c[0] for c in data.COMMUNES])
+
+    def _set_slugs(self, orgs) -> None:
+        bases = [slugify(o.name)[:70] or "organisation" for o in orgs]
+        taken = set(Organization.objects.filter(slug__in=bases).values_list("slug", flat=True))
+        for org, base in zip(orgs, bases, strict=True):
+            slug, n = base, 1
+            while slug in taken:
+                n += 1
+                slug = f"{base}-{n}"
+            if n > 1 and Organization.objects.filter(slug=slug).exists():
+                slug = f"{base}-{self.spec.seed}-{n}"
+            taken.add(slug)
+            org.slug = slug
+
+    # ---- users ----
+
+    def _users(self) -> dict[str, User]:
+        password = make_password(DEMO_PASSWORD)  # hashed once, shared by the demo accounts
+        users = {}
+        for _, _, local, first, last in DEMO_USERS:
+            email = f"{local}@{DEMO_EMAIL_DOMAIN}"
+            users[local] = User.objects.create(
+                username=email, email=email, first_name=first, last_name=last, password=password
+            )
+        fac = self.facilitator
+        top_company = max(self.companies["works"], key=lambda o: self.company_weight[id(o)])
+        mission_locale = next(o for o, cat, _ in self.prescribers if cat == "mission_locale")
+        memberships = [
+            (users["admin"], fac, Role.ADMIN),
+            (users["membre"], fac, Role.MEMBER),
+            (users["acheteur"], self.buyers["vdt"], Role.ADMIN),
+            (users["entreprise"], top_company, Role.ADMIN),
+            (users["structure"], self.structures["etti"][0], Role.ADMIN),
+            (users["prescripteur"], mission_locale, Role.MEMBER),
+            (users["multi"], fac, Role.MEMBER),
+            (users["multi"], top_company, Role.MEMBER),
+        ]
+        Membership.objects.bulk_create(
+            [Membership(user=u, organization=o, role=r) for u, o, r in memberships]
+        )
+        self.top_company = top_company
+        return users
+
+    # ---- people and their contracts (dates only) ----
+
+    def _plan_people(self) -> None:
+        rng, today = self.rng, self.today
+        n_months = month_index(today, self.origin) + 1
+        growth = math.log(1.16) / 12
+        month_weights = [math.exp(growth * m) for m in range(n_months)]
+        # The current month is partial.
+        month_weights[-1] *= today.day / days_in_month(today.year, today.month)
+        persons = []
+        for m in rng.choices(range(n_months), weights=month_weights, k=self.targets.participants):
+            first = add_months(self.origin, m)
+            day = rng.randint(1, days_in_month(first.year, first.month))
+            if first.year == today.year and first.month == today.month:
+                day = rng.randint(1, today.day)
+            persons.append(PersonPlan(first_start=first.replace(day=day)))
+        # Someone must start in the first month: the chart begins with the first year.
+        persons[0].first_start = self.origin + datetime.timedelta(days=rng.randint(1, 25))
+        n_contracts = [1] * len(persons)
+        extra = self.targets.contracts - len(persons)
+        weights = [max(0, (today - p.first_start).days - 120) for p in persons]
+        while extra > 0:
+            i = rng.choices(range(len(persons)), weights=weights)[0]
+            if n_contracts[i] < 5:
+                n_contracts[i] += 1
+                extra -= 1
+            else:
+                weights[i] = 0
+        tracks, track_weights = list(TRACK_WEIGHTS), list(TRACK_WEIGHTS.values())
+        for i, person in enumerate(persons):
+            start = person.first_start
+            for k in range(n_contracts[i]):
+                track = rng.choices(tracks, weights=track_weights)[0]
+                _, _, _, (dmin, dmax), weeklies, _ = TRACKS[track]
+                end = add_months(start, rng.randint(dmin, dmax)) - datetime.timedelta(days=rng.randint(1, 20))
+                end = max(end, start + datetime.timedelta(days=14))
+                contract = ContractPlan(
+                    person=i, track=track, start=start, end=end, weekly=rng.choice(weeklies)
+                )
+                person.contracts.append(contract)
+                if k + 1 < n_contracts[i]:
+                    nxt = end + datetime.timedelta(days=rng.randint(1, 150))
+                    latest = today - datetime.timedelta(days=3)
+                    if nxt > latest:
+                        span = (latest - start).days
+                        nxt = start + datetime.timedelta(days=max(1, int(span * rng.uniform(0.4, 0.95))))
+                        contract.end = nxt - datetime.timedelta(days=1)
+                    start = nxt
+        for person in persons:
+            for c in person.contracts:
+                if c.end is not None and c.end > self.today and TRACKS[c.track][1] == "cdi":
+                    c.end = None  # ongoing permanent hire
+        self.persons = persons
+        self._make_years_grow()
+
+    def _year_sets(self) -> dict[int, set[int]]:
+        active = defaultdict(set)
+        for i, person in enumerate(self.persons):
+            for c in person.contracts:
+                last = self.today.year if c.end is None else min(c.end.year, self.today.year)
+                for y in range(c.start.year, last + 1):
+                    active[y].add(i)
+        return active
+
+    def _make_years_grow(self) -> None:
+        """Strictly more people each year (the public chart): prolong a few contracts into the next year."""
+        rng = self.rng
+        years = range(self.spec.first_year, self.today.year + 1)
+        active = self._year_sets()
+        prolonged = 0
+        for y in years[1:]:
+            if len(active[y]) > len(active[y - 1]):
+                continue
+            needed = len(active[y - 1]) - len(active[y]) + 1
+            candidates = []
+            for i in sorted(active[y - 1] - active[y]):
+                last = self.persons[i].contracts[-1]
+                if last.end is not None and last.end.year == y - 1:
+                    candidates.append(i)
+            rng.shuffle(candidates)
+            if len(candidates) < needed:
+                raise RuntimeError(f"Impossible de faire croître le nombre de participants en {y}.")
+            for i in candidates[:needed]:
+                c = self.persons[i].contracts[-1]
+                latest = min(datetime.date(y, 12, 31), max(self.today, datetime.date(y, 1, 1)))
+                c.end = min(latest, datetime.date(y, 1, 1) + datetime.timedelta(days=rng.randint(5, 120)))
+                active[y].add(i)
+                prolonged += 1
+        self.stats["prolonged_contracts"] = prolonged
+
+    # ---- markets and lots ----
+
+    def _plan_markets(self) -> None:
+        rng, today = self.rng, self.today
+        first_notice = datetime.date(self.spec.first_year - 1, 9, 1)
+        span_months = month_index(today, first_notice) - 1
+        growth = math.log(1.12) / 12
+        weights = [math.exp(growth * m) for m in range(span_months)]
+        markets: list[MarketPlan] = []
+        self.operations = []
+        for op_index, (buyer, name, kind, insee, start, end) in enumerate(data.OPERATIONS):
+            op_start, op_end = datetime.date(*start, 1), month_end(datetime.date(*end, 1))
+            self.operations.append((buyer, name, kind, insee, op_start, op_end))
+            if op_start >= today:
+                continue
+            n = {"anru": 5, "infrastructure": 4, "building": 3, "services": 4}[kind]
+            last_notice = min(op_end, today - datetime.timedelta(days=45))
+            for j in range(n):
+                # Spread the markets over the operation; services are renewed every few years.
+                frac = (j + rng.uniform(0.0, 0.8)) / n
+                notified = op_start + datetime.timedelta(
+                    days=int(frac * max(1, (last_notice - op_start).days))
+                )
+                mkind = OPERATION_MARKET_KIND[kind]
+                if mkind is None:
+                    mkind = "green" if buyer == "tm" else "cleaning"
+                markets.append(MarketPlan(buyer_key=buyer, kind=mkind, notified=notified, operation=op_index))
+        for key, _, category, _, weight, _ in data.BUYERS[: data.BUYERS_WITH_CLAUSES]:
+            mix = MARKET_MIX[category]
+            for _ in range(max(1, round(weight * 1.3))):
+                m = rng.choices(range(span_months), weights=weights)[0]
+                notified = add_months(first_notice, m) + datetime.timedelta(days=rng.randint(0, 27))
+                kind = rng.choices(list(mix), weights=list(mix.values()))[0]
+                markets.append(MarketPlan(buyer_key=key, kind=kind, notified=notified))
+        # Early markets, so that the first contracts of the first year have lots to work on.
+        for key, kind in (("vdt", "cleaning"), ("tm", "green"), ("tmh", "building")):
+            notified = first_notice + datetime.timedelta(days=rng.randint(0, 60))
+            markets.append(MarketPlan(buyer_key=key, kind=kind, notified=notified))
+
+        for market in markets:
+            if market.kind in ("cleaning", "green", "services") and rng.random() < 0.3:
+                market.reserved = rng.choice(["siae", "siae", "ea", "insertion"])
+            elif market.kind == "building" and rng.random() < 0.06:
+                market.criterion = True
+            self._plan_lots(market)
+        markets.sort(key=lambda m: m.notified)
+        self.markets = markets
+
+    def _plan_lots(self, market: MarketPlan) -> None:
+        rng = self.rng
+        start = market.notified + datetime.timedelta(days=rng.randint(15, 75))
+        size = rng.lognormvariate(0, 0.5) * (1.8 if market.operation is not None else 1.0)
+        if market.kind == "building":
+            families = ["structural_works"] + rng.sample(
+                ["finishing", "painting", "technical_networks", "steel_frame", "roads", "finishing"],
+                rng.randint(1, 4),
+            )
+            duration = rng.randint(10, 28)
+        elif market.kind == "roads":
+            families = ["roads"] + (["technical_networks"] if rng.random() < 0.4 else [])
+            duration = rng.randint(6, 24)
+        else:
+            family = {"cleaning": "cleaning", "green": "green_spaces", "services": "services"}[market.kind]
+            families = [family] * rng.choice([1, 1, 2, 3])
+            duration = rng.choice([24, 36, 48])
+        used_titles = set()
+        for n, family in enumerate(families, start=1):
+            titles = [t for t in data.LOT_TITLES[family] if t not in used_titles] or data.LOT_TITLES[family]
+            title = rng.choice(titles)
+            used_titles.add(title)
+            lot_start = start + datetime.timedelta(
+                days=rng.randint(0, 60) if market.kind == "building" else 0
+            )
+            lot_end = add_months(lot_start, max(3, duration - rng.randint(0, 4)))
+            group = "reserved" if market.reserved else FAMILY_GROUP[family]
+            weight = size * (2.5 if family == "structural_works" else 1.5 if group != "works" else 1.0)
+            market.lots.append(LotPlan(market, f"{n:02d}", title, family, group, lot_start, lot_end, weight))
+        if market.kind == "building" and rng.random() < 0.5:
+            family, title = rng.choice(data.LOTS_WITHOUT_CLAUSE)
+            lot_end = add_months(start, duration)
+            market.lots.append(
+                LotPlan(
+                    market,
+                    f"{len(families) + 1:02d}",
+                    title,
+                    family,
+                    "works",
+                    start,
+                    lot_end,
+                    0,
+                    has_clause=False,
+                )
+            )
+
+    def _assign_lots(self) -> None:
+        """Each contract goes to a clause lot running at its start date; lots stretch to cover their contracts."""
+        rng = self.rng
+        buckets = defaultdict(list)
+        lots = [lot for m in self.markets for lot in m.lots if lot.has_clause]
+        for lot in lots:
+            for k in range(month_index(lot.start, self.origin), month_index(lot.end, self.origin) + 1):
+                buckets[k].append(lot)
+        for person in self.persons:
+            for c in person.contracts:
+                groups = TRACK_GROUPS.get(c.track, ALL_GROUPS)
+                k = month_index(c.start, self.origin)
+                candidates = [lot for lot in buckets[k] if lot.group in groups]
+                if not candidates:
+                    if c.track == "reserved":
+                        c.track = "sub_siae"
+                    elif c.track in ("sub_esat", "sub_ea"):
+                        c.track = "hire_cdd"
+                    candidates = [lot for lot in buckets[k] if lot.group in ALL_GROUPS]
+                for radius in range(1, 400):
+                    if candidates:
+                        break
+                    near = buckets[k - radius] + buckets[k + radius]
+                    candidates = [
+                        lot for lot in near if lot.group in (ALL_GROUPS if c.track != "reserved" else groups)
+                    ]
+                lot = rng.choices(candidates, weights=[lot.weight for lot in candidates])[0]
+                c.lot = lot
+                lot.contracts.append(c)
+        for lot in lots:
+            if lot.contracts:
+                lot.start = min(lot.start, *(c.start for c in lot.contracts))
+                ends = [c.end or add_months(self.today, 6) for c in lot.contracts]
+                lot.end = max(lot.end, *ends)
+        for market in self.markets:
+            first = min(lot.start for lot in market.lots)
+            market.notified = min(market.notified, first - datetime.timedelta(days=rng.randint(10, 40)))
+            for lot in market.lots:
+                if not lot.has_clause:
+                    lot.start = max(lot.start, market.notified)
+
+    # ---- writing procurement ----
+
+    def _legal_basis(self, market: MarketPlan) -> LegalBasis:
+        d = market.notified
+        era = 0 if d < datetime.date(2016, 4, 1) else 1 if d < datetime.date(2019, 4, 1) else 2
+        if market.reserved == "siae":
+            codes = ("cmp2006_15", "ord2015_36_siae", "ccp_l2113_13")
+        elif market.reserved == "ea":
+            codes = ("cmp2006_15", "ord2015_36_ea", "ccp_l2113_12")
+        elif market.reserved == "insertion":
+            codes = ("cmp2006_30", "dec2016_28", "ccp_r2123_1_3")
+        elif market.criterion:
+            codes = ("cmp2006_53", "dec2016_62", "ccp_r2152_7")
+        else:
+            codes = ("cmp2006_14", "ord2015_38", "ccp_l2112_2")
+        return self.ref.legal[codes[era]]
+
+    def _pick_company(self, trade: str, exclude=None) -> Organization:
+        pool = [o for o in self.companies[trade] if o is not exclude]
+        return self.rng.choices(pool, weights=[self.company_weight[id(o)] for o in pool])[0]
+
+    def _structure(self, categories, lot: LotPlan) -> Organization:
+        rng = self.rng
+        if categories == ("geiq",):
+            pool = self.structures["geiq"]
+            return pool[1] if lot.group == "cleaning" else pool[0]
+        pool = [o for cat in categories for o in self.structures[cat]]
+        return rng.choice(pool)
+
+    def _write_procurement(self) -> None:
+        rng, fac = self.rng, self.facilitator
+        operation_rows = []
+        for buyer, name, kind, insee, start, end in self.operations:
+            operation_rows.append(
+                Operation(
+                    facilitator=fac,
+                    buyer=self.buyers[buyer],
+                    name=name,
+                    kind=kind,
+                    commune=self.communes[insee],
+                    start_date=start,
+                    end_date=end,
+                    description="",
+                )
+            )
+        Operation.objects.bulk_create(operation_rows)
+
+        # Companies, employers and hours first: clauses are sized on what the lot will carry.
+        for market in self.markets:
+            for lot in market.lots:
+                trade = GROUP_TRADE.get(
+                    lot.group, "cleaning" if market.kind == "cleaning" else "green_spaces"
+                )
+                if lot.group == "reserved":
+                    cats = {
+                        "siae": ("aci", "ei", "regie_quartier"),
+                        "ea": ("ea",),
+                        "insertion": ("aci", "regie_quartier"),
+                    }
+                    lot.holder = rng.choice([o for c in cats[market.reserved] for o in self.structures[c]])
+                else:
+                    lot.holder = self._pick_company(trade)
+                    if market.kind == "building" and rng.random() < 0.2:
+                        lot.co_contractor = self._pick_company(trade, exclude=lot.holder)
+                for c in lot.contracts:
+                    modality, _, employer_cats, _, _, _ = TRACKS[c.track]
+                    c.company = lot.co_contractor if lot.co_contractor and rng.random() < 0.3 else lot.holder
+                    if employer_cats is None or employer_cats == "holder":
+                        c.employer = c.company
+                    else:
+                        c.employer = self._structure(employer_cats, lot)
+                        if modality == "subcontracting":
+                            lot.subcontractors.add(c.employer)
+        self._plan_hours()
+
+        references = Counter()
+        market_rows, lot_rows, clause_rows, award_rows = [], [], [], []
+        for market in self.markets:
+            buyer = self.buyers[market.buyer_key]
+            abbr = next(b[5] for b in data.BUYERS if b[0] == market.buyer_key)
+            year = market.notified.year
+            references[(abbr, year)] += 1
+            reference = f"{year}-{abbr}-{references[(abbr, year)]:03d}"
+            lot_amounts = []
+            for lot in market.lots:
+                lot_amounts.append(self._size_lot(market, lot))
+            amount = sum(a for a, _ in lot_amounts)
+            start = min(lot.start for lot in market.lots)
+            end = max(lot.end for lot in market.lots)
+            framework = market.kind in ("cleaning", "green", "services")
+            if market.reserved:
+                social = "Marché réservé" if market.reserved in ("siae", "ea") else "Clause sociale"
+            else:
+                social = "Critère social" if market.criterion else "Clause sociale"
+            big = amount >= (Decimal(5_000_000) if market.kind in ("building", "roads") else Decimal(200_000))
+            market.row = Market(
+                facilitator=fac,
+                buyer=buyer,
+                operation=operation_rows[market.operation] if market.operation is not None else None,
+                reference=reference,
+                title=self._market_title(market),
+                family=Market.Family.SERVICES if framework else Market.Family.WORKS,
+                procedure=Market.Procedure.OPEN if big else Market.Procedure.ADAPTED,
+                is_framework=framework,
+                notified_on=market.notified,
+                start_date=start,
+                end_date=end,
+                amount_ht=amount,
+                social_consideration=social,
+            )
+            market_rows.append(market.row)
+        Market.objects.bulk_create(market_rows, batch_size=BATCH_SIZE)
+
+        for market in self.markets:
+            for lot in market.lots:
+                lot.row = Lot(
+                    facilitator=fac,
+                    market=market.row,
+                    number=lot.number,
+                    title=lot.title,
+                    family=self.ref.lot_family[lot.family],
+                    amount_ht=lot.amount,
+                    start_date=lot.start,
+                    end_date=lot.end,
+                )
+                lot_rows.append(lot.row)
+        Lot.objects.bulk_create(lot_rows, batch_size=BATCH_SIZE)
+
+        for market in self.markets:
+            basis = self._legal_basis(market)
+            for lot in market.lots:
+                awarded = market.notified
+                if lot.co_contractor:
+                    award_rows.append(
+                        self._award(lot, lot.holder, Award.AwardRole.LEAD, awarded, lot.amount * 6 / 10)
+                    )
+                    award_rows.append(
+                        self._award(
+                            lot,
+                            lot.co_contractor,
+                            Award.AwardRole.CO_CONTRACTOR,
+                            awarded,
+                            lot.amount * 4 / 10,
+                        )
+                    )
+                else:
+                    award_rows.append(
+                        self._award(lot, lot.holder, Award.AwardRole.HOLDER, awarded, lot.amount)
+                    )
+                for sub in sorted(lot.subcontractors, key=lambda o: o.pk):
+                    award_rows.append(self._award(lot, sub, Award.AwardRole.SUBCONTRACTOR, awarded, None))
+                if not lot.has_clause:
+                    continue
+                clause_rows.append(
+                    Clause(
+                        facilitator=fac,
+                        lot=lot.row,
+                        legal_basis=basis,
+                        method=Clause.Method.FORMULA,
+                        hours_target=Decimal(lot.hours_target),
+                        amount_ht=lot.amount,
+                        labour_share=lot.labour_share,
+                        insertion_rate=lot.insertion_rate,
+                        hourly_cost=lot.hourly_cost,
+                        eligible_publics=(
+                            "Personnes éloignées de l'emploi validées par le facilitateur "
+                            "(demandeurs d'emploi de longue durée, bénéficiaires de minima sociaux, "
+                            "travailleurs handicapés, jeunes sans qualification, résidents des QPV…)."
+                        ),
+                    )
+                )
+        Clause.objects.bulk_create(clause_rows, batch_size=BATCH_SIZE)
+        Award.objects.bulk_create(award_rows, batch_size=BATCH_SIZE)
+        self.stats.update(
+            operations=len(operation_rows),
+            markets=len(market_rows),
+            lots=len(lot_rows),
+            clauses=len(clause_rows),
+            awards=len(award_rows),
+        )
+
+    def _award(self, lot, company, role, awarded_on, amount) -> Award:
+        if amount is not None:
+            amount = Decimal(amount).quantize(Decimal("0.01"))
+        return Award(
+            facilitator=self.facilitator,
+            lot=lot.row,
+            company=company,
+            role=role,
+            awarded_on=awarded_on,
+            amount_ht=amount,
+        )
+
+    def _market_title(self, market: MarketPlan) -> str:
+        rng = self.rng
+        if market.operation is not None:
+            op_name = self.operations[market.operation][1]
+            if market.kind in ("cleaning", "green"):
+                return f"{op_name} — {market.lots[0].title.lower()}"
+            return f"{op_name} — {rng.choice(['tranche', 'phase'])} {rng.randint(1, 4)}"
+        place = rng.choice(data.PLACES)
+        pattern = rng.choice(
+            {
+                "building": data.WORKS_TITLES.get(
+                    self.buyer_category[market.buyer_key], data.WORKS_TITLES["other"]
+                ),
+                "roads": data.ROAD_TITLES,
+                "cleaning": data.CLEANING_TITLES,
+                "green": data.GREEN_TITLES,
+                "services": data.SERVICE_TITLES,
+            }[market.kind]
+        )
+        return pattern.format(n=rng.choice([24, 36, 48, 62, 86, 120, 154]), place=place)
+
+    def _size_lot(self, market: MarketPlan, lot: LotPlan) -> tuple[Decimal, int]:
+        """Amount and hours target of a lot: the clause is sized by `Clause.formula_hours`."""
+        rng = self.rng
+        family = self.ref.lot_family[lot.family]
+        share = family.default_labour_share
+        year = market.notified.year
+        if lot.family == "cleaning":
+            cost, rate = Decimal(20), Decimal("0.10")
+        elif lot.group in ("green", "services", "reserved"):
+            cost, rate = Decimal(22), Decimal("0.10")
+        else:
+            cost = Decimal(25) if year < 2016 else Decimal(27) if year < 2020 else Decimal(30)
+            rate = (
+                Decimal("0.05")
+                if market.operation is not None
+                else rng.choice([Decimal("0.05"), Decimal("0.07")])
+            )
+        if lot.group == "reserved":
+            rate = Decimal("0.30")
+        realised = sum(self.contract_hours[id(c)] for c in lot.contracts)
+        if lot.end > self.today:
+            wanted = max(realised * rng.uniform(1.15, 2.2), rng.randint(300, 2500))
+        elif realised:
+            wanted = realised * rng.uniform(0.8, 1.25)
+        else:
+            wanted = rng.randint(150, 1200)
+        wanted = max(150, round(wanted))  # no clause under 150 h
+        if not lot.has_clause:
+            amount = Decimal(rng.randint(80, 900) * 1000)
+        else:
+            amount = (Decimal(wanted) * cost / (share * rate) / 100).quantize(Decimal(1)) * 100 + 100
+        lot.amount = amount
+        lot.labour_share, lot.insertion_rate, lot.hourly_cost = share, rate, cost
+        lot.hours_target = Clause.formula_hours(amount, share, rate, cost) if lot.has_clause else 0
+        return amount, lot.hours_target
+
+    # ---- hours (in memory, then calibrated) ----
+
+    def _plan_hours(self) -> None:
+        rng = self.rng
+        records = []  # [contract plan, month, hours, training share]
+        for person in self.persons:
+            for c in person.contracts:
+                share = TRACKS[c.track][5]
+                month = month_start(c.start)
+                last = min(month_start(c.end) if c.end else self.last_month, self.last_month)
+                while month <= last:
+                    mend = month_end(month)
+                    first_day, last_day = max(c.start, month), min(c.end or mend, mend)
+                    covered = ((last_day - first_day).days + 1) / ((mend - month).days + 1)
+                    hours = c.weekly * 52 / 12 * covered * rng.uniform(0.72, 1.04)
+                    records.append([c, month, max(0, min(MAX_MONTHLY_HOURS, round(hours))), share])
+                    month = add_months(month, 1)
+        target = self.targets.hours
+        total = sum(r[2] for r in records)
+        if total and abs(total - target) > target // 200:
+            factor = target / total
+            for r in records:
+                r[2] = max(0, min(MAX_MONTHLY_HOURS, round(r[2] * factor)))
+        diff = target - sum(r[2] for r in records)
+        order = list(range(len(records)))
+        while diff:
+            rng.shuffle(order)
+            moved = False
+            for i in order:
+                if diff == 0:
+                    break
+                r = records[i]
+                step = min(abs(diff), 7)
+                if diff > 0 and r[2] < MAX_MONTHLY_HOURS and r[2] > 0:
+                    add = min(step, MAX_MONTHLY_HOURS - r[2])
+                    r[2] += add
+                    diff -= add
+                    moved = True
+                elif diff < 0 and r[2] > 0:
+                    sub = min(step, r[2])
+                    r[2] -= sub
+                    diff += sub
+                    moved = True
+            if not moved:
+                raise RuntimeError("Impossible d'atteindre le total d'heures demandé.")
+        self.hours_records = records
+        self.contract_hours = defaultdict(int)
+        for r in records:
+            self.contract_hours[id(r[0])] += r[2]
+
+    # ---- people: participants, assessments, contracts, hours, outcomes ----
+
+    def _write_people(self) -> None:
+        rng, fac = self.rng, self.facilitator
+        quals = ["infra3", "level3", "level4", "level5", "level6plus"]
+        prescriber_weights = [w for _, _, w in self.prescribers]
+        commune_codes = [c[0] for c in data.COMMUNES if c[0] != data.TOULOUSE]
+        commune_weights = [c[3] for c in data.COMMUNES if c[0] != data.TOULOUSE]
+        validator = self.users.get("admin")
+        validity = 24
+
+        def person_row(entry: datetime.date) -> tuple[Participant, dict]:
+            sex = rng.choice([Sex.MALE, Sex.MALE, Sex.MALE, Sex.FEMALE, Sex.FEMALE])
+            first = rng.choice(data.MALE_FIRST_NAMES if sex == Sex.MALE else data.FEMALE_FIRST_NAMES)
+            last = rng.choice(data.SURNAMES)
+            band = rng.choices(["young", "adult", "senior"], weights=[31, 54, 15])[0]
+            age = {"young": rng.randint(17, 25), "adult": rng.randint(26, 49), "senior": rng.randint(50, 63)}[
+                band
+            ]
+            birth = entry - datetime.timedelta(days=age * 365 + rng.randint(0, 364))
+            qual = rng.choices(quals, weights=[42, 30, 18, 7, 3] if band != "young" else [60, 28, 10, 2, 0])[
+                0
+            ]
+            insee = (
+                data.TOULOUSE
+                if rng.random() < 0.63
+                else rng.choices(commune_codes, weights=commune_weights)[0]
+            )
+            commune = self.communes[insee]
+            qpv = insee in (data.TOULOUSE, "31149") and rng.random() < 0.45
+            situation = rng.choices(
+                ["long_term_job_seeker", "job_seeker", "social_benefits", "young", "siae_employee", "other"],
+                weights=[34, 18, 24, 12 if band == "young" else 0, 8, 4],
+            )[0]
+            weights = list(prescriber_weights)
+            if band == "young":
+                weights = [
+                    w * (4 if cat in ("mission_locale", "e2c_epide") else 1)
+                    for w, (_, cat, _) in zip(weights, self.prescribers, strict=True)
+                ]
+            else:
+                weights = [
+                    0 if cat in ("mission_locale", "e2c_epide") else w
+                    for w, (_, cat, _) in zip(weights, self.prescribers, strict=True)
+                ]
+            prescriber, pcat, _ = rng.choices(self.prescribers, weights=weights)[0]
+            row = Participant(
+                facilitator=fac,
+                first_name=first,
+                last_name=last,
+                birth_date=birth,
+                sex=sex,
+                address=f"{rng.randint(1, 180)} {rng.choice(data.STREETS)}" if rng.random() < 0.8 else "",
+                postal_code=rng.choice(commune.postal_codes.split("|")),
+                commune=commune,
+                qualification_level=self.ref.qualification[qual],
+                situation_at_entry=situation,
+                entry_date=entry,
+                prescriber=prescriber,
+                referent=f"{rng.choice(data.FEMALE_FIRST_NAMES + data.MALE_FIRST_NAMES)} {rng.choice(data.SURNAMES)}",
+                informed_on=entry,
+                normalized_name=normalize_name(first, last),
+            )
+            profile = {
+                "band": band,
+                "qual": qual,
+                "qpv": qpv,
+                "situation": situation,
+                "prescriber_category": pcat,
+            }
+            return row, profile
+
+        # One record per person, a duplicate record holding one contract, candidates without contracts.
+        rows, profiles, entries = [], [], []
+        for person in self.persons:
+            entry = person.first_start - datetime.timedelta(days=rng.randint(3, 40))
+            row, profile = person_row(entry)
+            rows.append(row)
+            profiles.append(profile)
+            entries.append(entry)
+            for c in person.contracts:
+                c.record = len(rows) - 1
+        duplicate_of = next(
+            i
+            for i, p in enumerate(self.persons)
+            if len(p.contracts) >= 2 and p.first_start.year < self.today.year - 1
+        )
+        kept = rows[duplicate_of]
+        dup_contract = self.persons[duplicate_of].contracts[1]
+        dup = Participant(
+            facilitator=fac,
+            first_name=unidecode(kept.first_name).upper(),
+            last_name=unidecode(kept.last_name).upper(),
+            birth_date=kept.birth_date,
+            sex=kept.sex,
+            commune=kept.commune,
+            postal_code=kept.postal_code,
+            qualification_level=kept.qualification_level,
+            situation_at_entry=kept.situation_at_entry,
+            entry_date=dup_contract.start - datetime.timedelta(days=10),
+            prescriber=kept.prescriber,
+            informed_on=dup_contract.start - datetime.timedelta(days=10),
+            normalized_name=normalize_name(kept.first_name, kept.last_name),
+        )
+        rows.append(dup)
+        profiles.append(profiles[duplicate_of])
+        entries.append(dup.entry_date)
+        dup_contract.record = len(rows) - 1
+        for _ in range(self.spec.candidates):
+            entry = self.today - datetime.timedelta(days=rng.randint(5, 150))
+            row, profile = person_row(entry)
+            rows.append(row)
+            profiles.append(profile)
+            entries.append(entry)
+        Participant.objects.bulk_create(rows, batch_size=BATCH_SIZE)
+        Participant.objects.filter(pk=dup.pk).update(merged_into=kept)
+        self.participant_rows = rows
+
+        # Eligibility: at entry, and again when a later contract starts after the validity ended.
+        assessments, lines = [], []
+        record_starts = defaultdict(list)
+        for person in self.persons:
+            for c in person.contracts:
+                record_starts[c.record].append(c.start)
+        for index, (row, profile, entry) in enumerate(zip(rows, profiles, entries, strict=True)):
+            dates = [entry]
+            for start in sorted(record_starts.get(index, [])):
+                if start > add_months(dates[-1], validity):
+                    dates.append(start - datetime.timedelta(days=rng.randint(2, 20)))
+            for assessed_on in dates:
+                assessment = EligibilityAssessment(
+                    facilitator=fac,
+                    participant=row,
+                    assessed_on=assessed_on,
+                    valid_until=add_months(assessed_on, validity),
+                    validated_by=validator,
+                    prescriber=row.prescriber,
+                )
+                criteria = self._criteria(profile, row)
+                if "other_reasoned" in criteria:
+                    assessment.reason = rng.choice(
+                        [
+                            "Avis motivé du prescripteur : longue période sans activité, freins à la mobilité.",
+                            "Avis motivé : sortie de parcours de soins, accompagnement renforcé en cours.",
+                            "Avis motivé du référent : situation de grande précarité, hébergement d'urgence.",
+                        ]
+                    )
+                assessments.append(assessment)
+                for code, evidence in criteria.items():
+                    lines.append((assessment, code, evidence, assessed_on))
+        EligibilityAssessment.objects.bulk_create(assessments, batch_size=BATCH_SIZE)
+        AssessmentCriterion.objects.bulk_create(
+            [
+                AssessmentCriterion(
+                    assessment=a,
+                    criterion=self.ref.criterion[code],
+                    evidence_kind=evidence,
+                    evidence_date=day - datetime.timedelta(days=rng.randint(0, 30)),
+                )
+                for a, code, evidence, day in lines
+            ],
+            batch_size=BATCH_SIZE,
+        )
+
+        # Contracts and their monthly hours.
+        contract_rows = []
+        for person in self.persons:
+            for c in person.contracts:
+                modality, ctype, _, _, _, _ = TRACKS[c.track]
+                c.row = Contract(
+                    facilitator=fac,
+                    participant=rows[c.record],
+                    lot=c.lot.row,
+                    company=c.company,
+                    employer=c.employer,
+                    modality=self.ref.modality[modality],
+                    contract_type=self.ref.contract_type[ctype],
+                    job_title=self._job_title(c),
+                    start_date=c.start,
+                    end_date=c.end,
+                    weekly_hours=Decimal(c.weekly),
+                )
+                contract_rows.append(c.row)
+        Contract.objects.bulk_create(contract_rows, batch_size=BATCH_SIZE)
+        # Monthly statements, one per employer and month, all validated by the facilitator (the demo is
+        # up to date): the indicators count the hours of validated statements under the general rule
+        # (1 worked hour = 1 hour, training included), so counted hours are the worked hours.
+        rule = ensure_default_rule(fac)
+        statements = {}
+        for c, month, _, _ in self.hours_records:
+            key = (c.employer.pk, month)
+            if key not in statements:
+                statements[key] = MonthlyStatement(
+                    facilitator=fac, employer=c.employer, month=month, status=StatementStatus.VALIDATED
+                )
+        MonthlyStatement.objects.bulk_create(statements.values(), batch_size=BATCH_SIZE)
+        validator = self.users.get("admin")
+        StatementTransition.objects.bulk_create(
+            [
+                StatementTransition(statement=st, from_status=before, to_status=after, by=by)
+                for st in statements.values()
+                for before, after, by in (
+                    (StatementStatus.DRAFT, StatementStatus.SUBMITTED, None),
+                    (StatementStatus.SUBMITTED, StatementStatus.VALIDATED, validator),
+                )
+            ],
+            batch_size=BATCH_SIZE,
+        )
+        hours_rows = []
+        for c, month, hours, share in self.hours_records:
+            training = round(hours * share) if share else 0
+            hours_rows.append(
+                HoursRecord(
+                    facilitator=fac,
+                    contract=c.row,
+                    statement=statements[(c.employer.pk, month)],
+                    rule=rule,
+                    month=month,
+                    hours=Decimal(hours),
+                    training_hours=Decimal(min(training, hours)),
+                    counted_hours=Decimal(hours),
+                )
+            )
+        HoursRecord.objects.bulk_create(hours_rows, batch_size=BATCH_SIZE)
+
+        outcomes = self._outcomes()
+        Outcome.objects.bulk_create(outcomes, batch_size=BATCH_SIZE)
+        self.stats.update(
+            participants=len(rows),
+            assessments=len(assessments),
+            criteria=len(lines),
+            contracts=len(contract_rows),
+            hours_records=len(hours_rows),
+            statements=len(statements),
+            outcomes=len(outcomes),
+        )
+
+    def _criteria(self, profile: dict, row: Participant) -> dict[str, str]:
+        rng = self.rng
+        evidence = AssessmentCriterion.EvidenceKind
+        criteria = {}
+        if profile["band"] == "young" and profile["qual"] in ("infra3", "level3"):
+            criteria["young_unqualified"] = evidence.PRESCRIBER_CERTIFICATE
+        if profile["band"] == "senior":
+            criteria["senior_50"] = evidence.ID_DOCUMENT
+        situation = profile["situation"]
+        if situation == "long_term_job_seeker":
+            criteria["detld" if rng.random() < 0.35 else "deld"] = evidence.FRANCE_TRAVAIL
+        elif situation == "social_benefits":
+            criteria[rng.choices(["rsa", "ass", "aah"], weights=[75, 18, 7])[0]] = evidence.CAF
+        elif situation == "siae_employee":
+            criteria["siae_employee"] = evidence.SIAE
+        pcat = profile["prescriber_category"]
+        if pcat == "cap_emploi" or rng.random() < 0.04:
+            criteria["rqth"] = evidence.MDPH
+        if pcat == "e2c_epide":
+            criteria["epide_e2c"] = evidence.PRESCRIBER_CERTIFICATE
+        if profile["qpv"]:
+            criteria["qpv_resident"] = evidence.ADDRESS
+        if not criteria or (pcat in ("spip", "ccas") and rng.random() < 0.6):
+            criteria["other_reasoned"] = evidence.PRESCRIBER_CERTIFICATE
+        return criteria
+
+    def _job_title(self, c: ContractPlan) -> str:
+        family = c.lot.family
+        options = {
+            "structural_works": ["Maçon", "Manœuvre", "Coffreur-bancheur", "Aide-maçon"],
+            "painting": ["Peintre en bâtiment", "Aide-peintre"],
+            "steel_frame": ["Serrurier-métallier", "Manœuvre"],
+            "finishing": ["Plaquiste", "Menuisier poseur", "Carreleur", "Solier"],
+            "technical_networks": ["Aide-électricien", "Plombier-chauffagiste", "Manœuvre"],
+            "roads": ["Ouvrier VRD", "Constructeur de routes", "Manœuvre TP"],
+            "cleaning": ["Agent de propreté", "Agent de nettoyage", "Laveur de vitres"],
+            "green_spaces": ["Ouvrier paysagiste", "Agent d'entretien des espaces verts"],
+            "services": ["Agent de propreté urbaine", "Déménageur", "Manutentionnaire"],
+        }[family]
+        return self.rng.choice(options)
+
+    def _outcomes(self) -> list[Outcome]:
+        rng = self.rng
+        codes = [
+            ("job_seeking", 25),
+            ("cdd_short", 15),
+            ("interim_short", 10),
+            ("cdd_6m_plus", 10),
+            ("cdi", 8),
+            ("qualifying_training", 8),
+            ("other_siae", 6),
+            ("subsidised", 5),
+            ("interim_6m_plus", 4),
+            ("inactive", 3),
+            ("unknown", 4),
+            ("civil_service", 1),
+            ("business_creation", 1),
+        ]
+        names, weights = [c for c, _ in codes], [w for _, w in codes]
+        outcomes = []
+        for person in self.persons:
+            for c in person.contracts:
+                if c.end is None or c.end > self.today - datetime.timedelta(days=30) or rng.random() > 0.55:
+                    continue
+                participant = c.row.participant
+                outcomes.append(
+                    Outcome(
+                        facilitator=self.facilitator,
+                        participant=participant,
+                        contract=c.row,
+                        timing=Outcome.Timing.END,
+                        category=self.ref.outcome[rng.choices(names, weights=weights)[0]],
+                        observed_on=c.end,
+                    )
+                )
+                six_months = add_months(c.end, 6)
+                if six_months < self.today and rng.random() < 0.4:
+                    outcomes.append(
+                        Outcome(
+                            facilitator=self.facilitator,
+                            participant=participant,
+                            contract=c.row,
+                            timing=Outcome.Timing.SIX_MONTHS,
+                            category=self.ref.outcome[rng.choices(names, weights=weights)[0]],
+                            observed_on=six_months,
+                        )
+                    )
+        return outcomes
+
+
+# --- public API --------------------------------------------------------------------------------------------
+
+
+def build_territory(
+    spec: TerritorySpec, *, today: datetime.date | None = None, with_users: bool = False
+) -> TerritoryBuilder:
+    """Build one territory in one transaction; returns the builder (`.facilitator`, `.stats`)."""
+    builder = TerritoryBuilder(spec, today=today)
+    with transaction.atomic():
+        builder.build(with_users=with_users)
+    return builder
+
+
+def build_demo(*, today: datetime.date | None = None, with_users: bool = True) -> TerritoryBuilder:
+    """Toulouse Métropole Emploi, 2012 to today (reference data loaded first)."""
+    ensure_reference()
+    return build_territory(DEMO, today=today, with_users=with_users)
+
+
+def delete_territory(facilitator: Organization) -> None:
+    """Delete a facilitator, every row it owns, the partners only it works with, and the demo users.
+
+    Tenant tables are found by their `facilitator` foreign key, so tables added later are covered too.
+    """
+    tenant_models = [
+        m
+        for m in _all_models()
+        if any(
+            f.name == "facilitator" and isinstance(f, models.ForeignKey) and f.related_model is Organization
+            for f in m._meta.get_fields()
+        )
+    ]
+    with transaction.atomic():
+        partners = Organization.objects.filter(partnerships__facilitator=facilitator).exclude(
+            partnerships__facilitator__in=Organization.objects.filter(kind=K.FACILITATOR).exclude(
+                pk=facilitator.pk
+            )
+        )
+        partner_ids = list(partners.values_list("pk", flat=True))
+        Participant.objects.filter(facilitator=facilitator).update(merged_into=None)
+        pending = list(tenant_models)
+        for _ in range(len(tenant_models) + 1):
+            still = []
+            for model in pending:
+                try:
+                    with transaction.atomic():
+                        model._base_manager.filter(facilitator=facilitator).delete()
+                except (ProtectedError, RestrictedError, IntegrityError):
+                    still.append(model)
+            pending = still
+            if not pending:
+                break
+        if pending:
+            names = ", ".join(m._meta.label for m in pending)
+            raise CommandError(f"Impossible de supprimer les données du facilitateur (tables : {names}).")
+        if facilitator.slug == DEMO.slug:
+            User.objects.filter(email__endswith=f"@{DEMO_EMAIL_DOMAIN}").delete()
+        Partnership.objects.filter(facilitator=facilitator).delete()
+        Organization.objects.filter(pk__in=partner_ids).delete()
+        facilitator.delete()
+
+
+def _all_models():
+    from django.apps import apps
+
+    return apps.get_models()

@@ -1,0 +1,58 @@
+"""Read-side questions on contracts and monthly statements (one query each, whatever the data).
+
+*Relances*: the employers to chase for a month are those with a contract running that month whose
+statement for the month is missing, still a draft, or returned for correction.
+"""
+
+import calendar
+import datetime
+
+from django.db.models import Count, OuterRef, Q, Subquery
+
+from clausier.employment.models import Contract, MonthlyStatement, StatementStatus
+from clausier.organizations.models import Organization
+from clausier.procurement.followup import add_months, month_start
+
+TO_CHASE = (StatementStatus.DRAFT, StatementStatus.RETURNED)
+
+
+def last_day(month: datetime.date) -> datetime.date:
+    return month.replace(day=calendar.monthrange(month.year, month.month)[1])
+
+
+def running_in(month: datetime.date) -> Q:
+    """Contracts running at some point of `month` (a Q on Contract)."""
+    month = month_start(month)
+    return Q(start_date__lte=last_day(month)) & (Q(end_date__isnull=True) | Q(end_date__gte=month))
+
+
+def contracts_running_in(facilitator, month: datetime.date):
+    return Contract.objects.filter(running_in(month), facilitator=facilitator)
+
+
+def previous_month(today: datetime.date) -> datetime.date:
+    return add_months(month_start(today), -1)
+
+
+def statements_to_chase(facilitator, month: datetime.date):
+    """Employers to chase for `month`, in one query.
+
+    Each organization carries `contracts_running` (its contracts running that month), `statement_status`
+    (None when the statement is missing) and `statement_uuid`.
+    """
+    month = month_start(month)
+    statement = MonthlyStatement.objects.filter(facilitator=facilitator, employer=OuterRef("pk"), month=month)
+    running = Q(employer_contracts__facilitator=facilitator) & Q(
+        employer_contracts__start_date__lte=last_day(month)
+    )
+    running &= Q(employer_contracts__end_date__isnull=True) | Q(employer_contracts__end_date__gte=month)
+    return (
+        Organization.objects.filter(running)
+        .annotate(
+            contracts_running=Count("employer_contracts", filter=running, distinct=True),
+            statement_status=Subquery(statement.values("status")[:1]),
+            statement_uuid=Subquery(statement.values("uuid")[:1]),
+        )
+        .filter(Q(statement_status__isnull=True) | Q(statement_status__in=TO_CHASE))
+        .order_by("name", "pk")
+    )

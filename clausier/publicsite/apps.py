@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PublicsiteConfig(AppConfig):
+    name = "clausier.publicsite"
+    verbose_name = "Site public"

@@ -1,0 +1,87 @@
+"""The simulator's form: parses what a buyer types the French way; the calculation is `procurement.parameters.simulate`."""
+
+from django import forms
+
+from clausier.procurement.parameters import families
+from clausier.reference.models import LotFamily
+from clausier.www.fields import FrenchDecimalField, RateField
+from clausier.www.mixins import DsfrFormMixin
+
+METHODS = [
+    ("formula", "Montant × part de main-d'œuvre × taux d'insertion ÷ coût horaire"),
+    ("cleaning", "Propreté avec reprise du personnel"),
+    ("percent", "Pourcentage des heures travaillées"),
+]
+FIELDS_OF = {
+    "formula": ("family", "amount_ht", "labour_share", "insertion_rate", "hourly_cost"),
+    "cleaning": ("amount_ht", "months", "transferred_monthly_hours", "insertion_rate", "hourly_cost"),
+    "percent": ("estimated_total_hours", "insertion_rate"),
+}
+
+
+class SimulatorForm(DsfrFormMixin, forms.Form):
+    method = forms.ChoiceField(
+        label="Comment calculer ?", choices=METHODS, initial="formula", widget=forms.RadioSelect
+    )
+    family = forms.ModelChoiceField(
+        LotFamily.objects.none(),
+        label="Nature des travaux ou des prestations",
+        required=False,
+        to_field_name="code",
+        empty_label="— Choisir —",
+        error_messages={"invalid_choice": "Choix invalide : choisissez une nature dans la liste."},
+    )
+    amount_ht = FrenchDecimalField(
+        label="Montant du marché HT (€)",
+        required=False,
+        min_value=0,
+        max_digits=14,
+        decimal_places=2,
+        help_text="En euros hors taxes, ex. : 1 000 000. En propreté : le chiffre d'affaires du marché (A).",
+    )
+    labour_share = RateField(label="Part de main-d'œuvre", required=False)
+    insertion_rate = RateField(label="Taux d'insertion", required=False)
+    hourly_cost = FrenchDecimalField(
+        label="Coût horaire (€)", required=False, min_value=0, max_digits=8, decimal_places=2
+    )
+    months = forms.IntegerField(
+        label="Durée du marché en mois (N)", required=False, min_value=1, max_value=600
+    )
+    transferred_monthly_hours = FrenchDecimalField(
+        label="Heures mensuelles du personnel repris (S)",
+        required=False,
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+        help_text="Total des heures par mois des salariés repris de l'ancien titulaire.",
+    )
+    estimated_total_hours = FrenchDecimalField(
+        label="Heures travaillées estimées sur le marché",
+        required=False,
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+    )
+
+    def __init__(self, *args, parameters, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["family"].queryset = families()
+        self.fields["family"].help_text = (
+            "Elle donne la part de main-d'œuvre habituelle : "
+            + ", ".join(f"{row.family.label.lower()} {row.share * 100:.0f} %" for row in parameters.shares)
+            + "."
+        )
+        self.fields[
+            "labour_share"
+        ].help_text = "Vide : la part de la nature choisie. En pourcentage, ex. : 50 %."
+        self.fields[
+            "insertion_rate"
+        ].help_text = f"Le plus souvent entre 5 et 10 %, ex. : {parameters.insertion_rate * 100:.0f} %."
+        self.fields["hourly_cost"].help_text = (
+            f"Vide : {parameters.hourly_cost:.0f} € de l'heure (calcul au montant), "
+            f"{parameters.cleaning_hourly_cost:.0f} € en propreté (C)."
+        )
+
+    def values(self) -> dict:
+        data = self.cleaned_data
+        return {name: data.get(name) for name in FIELDS_OF.get(data.get("method"), ())}

@@ -1,0 +1,138 @@
+"""Monthly statements: list, page with records and transitions log, lifecycle buttons (POST only)."""
+
+from django import forms
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.views import View
+
+from clausier.employment.actions import FACILITATOR_ONLY, TRANSITIONS, Refused, change_statement_status
+from clausier.employment.models import HoursRecord, MonthlyStatement, StatementStatus
+from clausier.organizations.access import get_object_for_user_or_404, is_facilitator_staff
+from clausier.www.lists import Column, FilteredListView, ListFilterForm
+from clausier.www.queries import count_of, sum_of
+from clausier.www.views.base import DetailView
+from clausier.www.views.hours import month_label, parse_month
+
+TRANSITION_BUTTONS = {
+    StatementStatus.SUBMITTED: "Transmettre le relevé",
+    StatementStatus.VALIDATED: "Valider le relevé",
+    StatementStatus.RETURNED: "Renvoyer pour correction",
+}
+
+
+def allowed_transitions(statement, user) -> list[str]:
+    """The states `user` may move `statement` to (the action decides again on POST)."""
+    staff = is_facilitator_staff(user)
+    return [
+        to
+        for to in (StatementStatus.SUBMITTED, StatementStatus.VALIDATED, StatementStatus.RETURNED)
+        if to in TRANSITIONS[StatementStatus(statement.status)] and (staff or to not in FACILITATOR_ONLY)
+    ]
+
+
+def statements(user):
+    records = HoursRecord.objects.all()
+    return (
+        MonthlyStatement.objects.visible_to(user)
+        .select_related("employer")
+        .annotate(
+            records_count=count_of(records, "statement"),
+            hours_total=sum_of(records, "statement", "hours"),
+            counted_total=sum_of(records, "statement", "counted_hours"),
+        )
+    )
+
+
+class StatementFilterForm(ListFilterForm):
+    month = forms.CharField(
+        label="Mois",
+        required=False,
+        max_length=7,
+        widget=forms.TextInput(attrs={"type": "month", "placeholder": "AAAA-MM"}),
+    )
+    status = forms.ChoiceField(label="État", required=False, choices=[("", "Tous"), *StatementStatus.choices])
+    lookups = {"status": "status"}
+
+    def filter_month(self, queryset, value):
+        month = parse_month(value)
+        return queryset.filter(month=month) if month else queryset
+
+
+class StatementListView(FilteredListView):
+    title = "Relevés d'heures mensuels"
+    table_template_name = "www/statements/_table.html"
+    filter_form_class = StatementFilterForm
+    search_fields = ("employer__name",)
+    search_placeholder = "Employeur"
+    sort_fields = {
+        "mois": ("month", "employer__name"),
+        "employeur": ("employer__name", "-month"),
+        "etat": ("status", "-month"),
+        "heures": ("counted_total",),
+    }
+    default_sort = "-mois"
+    columns = (
+        Column("Mois", "mois"),
+        Column("Employeur", "employeur"),
+        Column("État", "etat"),
+        Column("Contrats", numeric=True),
+        Column("Heures travaillées", numeric=True),
+        Column("Heures comptées", "heures", numeric=True),
+    )
+
+    def get_base_queryset(self):
+        return statements(self.request.user)
+
+
+class StatementDetailView(DetailView):
+    template_name = "www/statements/detail.html"
+
+    def get_queryset(self):
+        return statements(self.request.user)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        statement = self.object
+        context["title"] = f"Relevé de {month_label(statement.month)} — {statement.employer}"
+        context["month_label"] = month_label(statement.month)
+        context["month_value"] = f"{statement.month:%Y-%m}"
+        context["records"] = statement.records.select_related(
+            "contract__participant",
+            "contract__lot__market",
+            "contract__contract_type",
+            "contract__modality",
+            "rule",
+        ).order_by("contract__participant__last_name", "contract__participant__first_name", "pk")
+        context["transitions"] = statement.transitions.select_related("by")
+        context["buttons"] = [
+            {"to": to, "label": TRANSITION_BUTTONS[to], "needs_comment": to == StatementStatus.RETURNED}
+            for to in allowed_transitions(statement, self.request.user)
+        ]
+        context["employer_is_structure"] = statement.employer.kind == "insertion_structure"
+        return context
+
+
+class StatementTransitionView(View):
+    """POST: move the statement; GET: back to its page (after the access check)."""
+
+    def get_statement(self):
+        return get_object_for_user_or_404(MonthlyStatement, self.request.user, uuid=self.kwargs["uuid"])
+
+    def get(self, request, uuid):
+        return redirect("www:statement_detail", uuid=self.get_statement().uuid)
+
+    def post(self, request, uuid):
+        statement = self.get_statement()
+        to = request.POST.get("vers", "")
+        comment = request.POST.get("commentaire", "")[:5000]
+        if to not in StatementStatus.values or to == StatementStatus.DRAFT:
+            messages.error(request, "Changement d'état inconnu : rien n'a été modifié.")
+        else:
+            try:
+                change_statement_status(statement=statement, to=to, by=request.user, comment=comment)
+            except Refused as refusal:
+                for message in refusal.messages:
+                    messages.error(request, message)
+            else:
+                messages.success(request, f"Le relevé est désormais « {StatementStatus(to).label.lower()} ».")
+        return redirect("www:statement_detail", uuid=statement.uuid)

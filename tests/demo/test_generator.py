@@ -1,0 +1,274 @@
+"""The demo territory: exactly the public figures of Toulouse Métropole Emploi, and coherent data.
+
+The demo is built once for the module (a few seconds) inside a transaction rolled back at the end,
+so that the other test modules never see it.
+"""
+
+import csv
+import datetime
+import io
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from django.db import transaction
+from django.db.models import Count, F
+from django.test import override_settings
+
+from clausier.demo import data
+from clausier.demo.generator import (
+    DEMO,
+    DEMO_PASSWORD,
+    TARGETS,
+    build_demo,
+    delete_territory,
+    demo_credentials,
+    luhn_valid,
+    month_start,
+)
+from clausier.employment.models import Contract, HoursRecord
+from clausier.organizations.models import (
+    Facilitator,
+    Membership,
+    Organization,
+    OrganizationKind,
+    Partnership,
+    User,
+)
+from clausier.participants.models import Participant
+from clausier.procurement.models import Clause, Market
+from clausier.reporting.indicators import participants_per_year, territory_figures
+
+COMMUNES_CSV = (
+    Path(settings.BASE_DIR).parent / "shared" / "data" / "communes" / "communes_toulouse_metropole.csv"
+)
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            yield build_demo()
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+@pytest.fixture
+def facilitator(demo, db):
+    """A fresh instance each time (some tests delete the territory, in a transaction rolled back after them)."""
+    return Facilitator.objects.get(pk=demo.facilitator.pk)
+
+
+def test_figures_are_exactly_the_public_ones(facilitator):
+    figures = territory_figures(facilitator)
+
+    assert (figures.buyers, figures.hours, figures.contracts, figures.participants) == (
+        42,
+        1_824_868,
+        2_725,
+        1_983,
+    )
+    assert (TARGETS.buyers, TARGETS.hours, TARGETS.contracts, TARGETS.participants) == (
+        42,
+        1_824_868,
+        2_725,
+        1_983,
+    )
+
+
+def test_people_per_year_grow_strictly_from_2012_to_this_year(facilitator):
+    per_year = participants_per_year(facilitator)
+
+    assert [year for year, _ in per_year] == list(range(2012, datetime.date.today().year + 1))
+    counts = [n for _, n in per_year]
+    assert counts[0] > 0
+    assert all(later > earlier for earlier, later in zip(counts, counts[1:], strict=False))
+
+
+def test_hours_records_stay_within_0_220_and_inside_their_contract(facilitator):
+    last_month = month_start(month_start(datetime.date.today()) - datetime.timedelta(days=1))
+    rows = HoursRecord.objects.filter(facilitator=facilitator).values_list(
+        "month", "hours", "training_hours", "contract__start_date", "contract__end_date"
+    )
+    assert len(rows) > 10_000
+    for month, hours, training, start, end in rows:
+        assert 0 <= hours <= 220
+        assert 0 <= training <= hours
+        assert month_start(start) <= month <= last_month
+        assert end is None or month <= month_start(end)
+    months = {month for month, *_ in rows}
+    assert last_month in months, "the last complete month has hours"
+    records = HoursRecord.objects.filter(facilitator=facilitator)
+    assert not records.exclude(statement__status="validated").exists()
+    assert not records.exclude(counted_hours=F("hours")).exists()
+    assert not records.exclude(statement__employer=F("contract__employer")).exists()
+    assert not records.exclude(statement__month=F("month")).exists()
+
+
+def test_sirets_are_valid_and_unique_per_kind(facilitator):
+    orgs = Organization.objects.filter(partnerships__facilitator=facilitator).values_list("kind", "siret")
+    sirets = [*orgs, (OrganizationKind.FACILITATOR, facilitator.siret)]
+    assert all(len(s) == 14 and s.isdigit() and luhn_valid(s) and luhn_valid(s[:9]) for _, s in sirets)
+    assert not [key for key, n in Counter(sirets).items() if n > 1]
+
+
+def test_organizations_of_the_territory(facilitator):
+    partners = Organization.objects.filter(partnerships__facilitator=facilitator)
+    by_kind = Counter(partners.values_list("kind", flat=True))
+    assert by_kind[OrganizationKind.BUYER] == 43  # one has an agreement but no market yet
+    assert by_kind[OrganizationKind.COMPANY] > 80
+    assert by_kind[OrganizationKind.INSERTION_STRUCTURE] == len(data.INSERTION_STRUCTURES)
+    assert by_kind[OrganizationKind.PRESCRIBER] == len(data.PRESCRIBERS)
+    assert not partners.filter(category__isnull=True).exists()
+    assert not partners.exclude(category__kind=models_kind()).exists()
+    assert facilitator.settings.first_year == 2012
+    names = set(partners.values_list("name", flat=True))
+    assert {"Ville de Toulouse", "Toulouse Métropole", "Toulouse Métropole Habitat", "Promologis"} <= names
+
+
+def models_kind():
+    from django.db.models import F
+
+    return F("kind")
+
+
+def test_legal_basis_follows_the_date_and_clauses_are_sized_by_the_formula(facilitator):
+    clauses = Clause.objects.filter(facilitator=facilitator).select_related("legal_basis", "lot__market")
+    assert clauses.count() > 500
+    for clause in clauses:
+        notified = clause.lot.market.notified_on
+        code = clause.legal_basis.code
+        if notified < datetime.date(2016, 4, 1):
+            assert code.startswith("cmp2006_")
+        elif notified < datetime.date(2019, 4, 1):
+            assert code.startswith(("ord2015_", "dec2016_"))
+        else:
+            assert code.startswith("ccp_")
+        expected = Clause.formula_hours(
+            clause.amount_ht, clause.labour_share, clause.insertion_rate, clause.hourly_cost
+        )
+        assert clause.hours_target == expected >= 150
+    # Every buyer counted has a market with a clause; operations group some of them.
+    assert Market.objects.filter(facilitator=facilitator, operation__isnull=False).exists()
+
+
+def test_contracts_modalities_and_employers(facilitator):
+    contracts = Contract.objects.filter(facilitator=facilitator)
+    modalities = dict(contracts.values_list("modality__code").annotate(n=Count("id")))
+    assert set(modalities) == {"direct_hire", "provision", "subcontracting", "training"}
+    provision = contracts.filter(modality__code="provision")
+    assert not provision.exclude(employer__kind=OrganizationKind.INSERTION_STRUCTURE).exists()
+    assert set(provision.values_list("employer__category__code", flat=True)) == {"etti", "ai", "geiq"}
+    direct = contracts.filter(modality__code="direct_hire")
+    assert not direct.exclude(employer=models_company()).exists()
+    # The contract's company is awarded the contract's lot.
+    assert not contracts.exclude(lot__awards__company=models_company()).exists()
+    # Several contracts for some people.
+    per_person = Counter(contracts.values_list("participant_id", flat=True))
+    assert max(per_person.values()) >= 3
+
+
+def models_company():
+    from django.db.models import F
+
+    return F("company")
+
+
+def test_people_merged_duplicate_and_candidates(facilitator):
+    participants = Participant.objects.filter(facilitator=facilitator)
+    duplicate = participants.get(merged_into__isnull=False)
+    assert duplicate.contracts.exists()
+    assert duplicate.normalized_name == duplicate.merged_into.normalized_name
+    assert duplicate.birth_date == duplicate.merged_into.birth_date
+    candidates = participants.filter(contracts__isnull=True)
+    assert candidates.count() == DEMO.candidates
+    assert not candidates.filter(assessments__isnull=True).exists()
+    assert participants.count() == TARGETS.participants + 1 + DEMO.candidates
+    assert set(participants.values_list("sex", flat=True)) == {"F", "M"}
+    assert participants.values("qualification_level").distinct().count() == 5
+    assert participants.values("commune").distinct().count() > 20
+    assert not participants.filter(assessments__criterion_lines__isnull=True).exists()
+    reasoned = participants.filter(assessments__criteria__code="other_reasoned")
+    assert not reasoned.filter(assessments__reason="", assessments__criteria__code="other_reasoned").exists()
+
+
+def test_demo_users_one_per_role(facilitator):
+    users = User.objects.filter(email__endswith="@tme.demo")
+    assert users.count() == len(demo_credentials()) == 7
+    admin = users.get(email="admin@tme.demo")
+    assert admin.check_password(DEMO_PASSWORD)
+    assert Membership.objects.get(user=admin).organization == facilitator
+    multi = Membership.objects.filter(user__email="multi@tme.demo")
+    assert sorted(multi.values_list("organization__kind", flat=True)) == ["company", "facilitator"]
+    buyer = Membership.objects.get(user__email="acheteur@tme.demo").organization
+    assert buyer.name == "Ville de Toulouse"
+
+
+def test_indicators_command_prints_the_figures(facilitator):
+    out = io.StringIO()
+    call_command("indicators", facilitator="toulouse-metropole-emploi", json=True, stdout=out)
+
+    figures = json.loads(out.getvalue())
+    assert (figures["buyers"], figures["hours"], figures["contracts"], figures["participants"]) == (
+        42,
+        1_824_868,
+        2_725,
+        1_983,
+    )
+
+
+def test_command_refuses_demo_users_without_debug(facilitator):
+    with pytest.raises(CommandError, match="DEBUG=1"):
+        call_command("demo", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="DEBUG=1"):
+        call_command("demo", logins=True, stdout=io.StringIO())
+
+
+@override_settings(DEBUG=True)
+def test_command_if_empty_and_existing_territory(facilitator):
+    out = io.StringIO()
+    call_command("demo", if_empty=True, stdout=out)
+    assert out.getvalue() == ""
+    with pytest.raises(CommandError, match="--reset"):
+        call_command("demo", stdout=io.StringIO())
+    call_command("demo", logins=True, stdout=out)
+    assert "admin@tme.demo" in out.getvalue() and DEMO_PASSWORD in out.getvalue()
+
+
+@override_settings(DEBUG=True)
+def test_command_reset_rebuilds(facilitator):
+    out = io.StringIO()
+    call_command("demo", reset=True, stdout=out)
+
+    assert "supprimé" in out.getvalue()
+    rebuilt = Facilitator.objects.get(slug=DEMO.slug)
+    assert rebuilt.pk != facilitator.pk
+    assert territory_figures(rebuilt).contracts == 2_725
+    assert User.objects.filter(email__endswith="@tme.demo").count() == 7
+
+
+def test_delete_territory_leaves_nothing(facilitator):
+    pk = facilitator.pk
+    delete_territory(facilitator)
+
+    assert not Facilitator.objects.filter(slug=DEMO.slug).exists()
+    assert not Partnership.objects.exists()
+    assert not Contract.objects.filter(facilitator_id=pk).exists()
+    assert not User.objects.filter(email__endswith="@tme.demo").exists()
+    assert not Organization.objects.filter(name="Toulouse Métropole Habitat").exists()
+
+
+@pytest.mark.skipif(not COMMUNES_CSV.exists(), reason="../shared/data absent")
+def test_embedded_communes_match_the_official_list():
+    with COMMUNES_CSV.open(encoding="utf-8") as f:
+        official = [
+            (r["code_insee"], r["nom"], r["codes_postaux"], int(r["population_municipale"]))
+            for r in csv.DictReader(f)
+        ]
+    assert sorted(data.COMMUNES) == sorted(official)
