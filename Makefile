@@ -8,7 +8,7 @@ PORT ?= 8000
 # Tests run with production-like settings except HTTPS redirection (the test client speaks plain HTTP).
 TEST_ENV := SECRET_KEY=insecure-test-only-key SECURE_SSL_REDIRECT=0 DEBUG=0
 
-.PHONY: run install migrate demo test test-unit test-browser lint format bench clean
+.PHONY: run install test test-unit test-browser lint format clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Clausier demande Python ≥ 3.12 (trouvé %s). Avec pyenv : pyenv install 3.13" % sys.version.split()[0])'
@@ -22,7 +22,7 @@ install: $(STAMP)
 run: install
 	DEBUG=1 $(BIN)/clausier migrate --noinput
 	DEBUG=1 $(BIN)/clausier load_reference
-	DEBUG=1 $(BIN)/clausier demo --if-empty
+	DEBUG=1 $(BIN)/clausier demo --if-empty --verbosity 0
 	DEBUG=1 $(BIN)/clausier demo --logins
 	DEBUG=1 $(BIN)/clausier runserver $(HOST):$(PORT)
 

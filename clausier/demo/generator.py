@@ -48,7 +48,8 @@ from clausier.organizations.models import (
     User,
 )
 from clausier.participants.models import AssessmentCriterion, EligibilityAssessment, Outcome, Participant, Sex
-from clausier.procurement.models import Award, Clause, Lot, Market, Operation
+from clausier.procurement.followup import PACE_MONTHS, follow_up
+from clausier.procurement.models import Award, Clause, GlobalisationAgreement, Lot, Market, Operation
 from clausier.reference.models import (
     ContractType,
     EligibilityCriterion,
@@ -764,6 +765,7 @@ class TerritoryBuilder:
                 lot = rng.choices(candidates, weights=[lot.weight for lot in candidates])[0]
                 c.lot = lot
                 lot.contracts.append(c)
+        self._fill_lots(lots)
         for lot in lots:
             if lot.contracts:
                 lot.start = min(lot.start, *(c.start for c in lot.contracts))
@@ -775,6 +777,87 @@ class TerritoryBuilder:
             for lot in market.lots:
                 if not lot.has_clause:
                     lot.start = max(lot.start, market.notified)
+
+    def _fill_lots(self, lots: list[LotPlan]) -> None:
+        """A living cellule: every lot started before this month carries contracts, and every running lot
+        has someone at work in the months its pace is measured on (`followup.PACE_MONTHS`).
+
+        Contracts move from lots that have several, to a lot running when they start; a donor lot keeps
+        at least one contract, and a running donor keeps one at work in its own pace window.
+        """
+        rng = self.rng
+        current = month_index(self.today, self.origin)
+        last_complete = current - 1
+        starting = defaultdict(list)  # month index → contracts starting that month
+        for person in self.persons:
+            for c in person.contracts:
+                starting[month_index(c.start, self.origin)].append(c)
+
+        def first_month(lot):
+            return month_index(lot.start, self.origin)
+
+        def is_running(lot):
+            return lot.end >= self.today and first_month(lot) < current
+
+        def pace_window(lot):
+            n = min(PACE_MONTHS, last_complete - first_month(lot) + 1)
+            return last_complete - n + 1, last_complete
+
+        def at_work(c, window):
+            first = month_index(c.start, self.origin)
+            last = month_index(c.end, self.origin) if c.end else current
+            return first <= window[1] and last >= window[0]
+
+        def at_work_count(lot):
+            window = pace_window(lot)
+            return sum(1 for c in lot.contracts if at_work(c, window))
+
+        def fits(c, lot):
+            if lot.group == "reserved":
+                return c.track in ("reserved", "sub_siae")
+            return c.track == "reserved" or lot.group in TRACK_GROUPS.get(c.track, ALL_GROUPS)
+
+        def can_give(c):
+            donor = c.lot
+            if len(donor.contracts) < 2:
+                return False
+            return not (is_running(donor) and at_work(c, pace_window(donor)) and at_work_count(donor) < 2)
+
+        def move(c, lot):
+            c.lot.contracts.remove(c)
+            if lot.group == "reserved":
+                c.track = "reserved"
+            elif c.track == "reserved":
+                c.track = "sub_siae"
+            c.lot = lot
+            lot.contracts.append(c)
+
+        def give(lot, need_at_work: bool) -> bool:
+            last = min(month_index(lot.end, self.origin), last_complete)
+            window = pace_window(lot) if need_at_work else None
+            candidates = [
+                c
+                for k in range(first_month(lot), last + 1)
+                for c in starting[k]
+                if c.lot is not lot
+                and fits(c, lot)
+                and (window is None or at_work(c, window))
+                and can_give(c)
+            ]
+            if not candidates:
+                return False
+            move(rng.choice(candidates), lot)
+            return True
+
+        started = [lot for lot in lots if first_month(lot) < current]
+        missing = 0
+        for lot in started:
+            if is_running(lot) and at_work_count(lot) == 0 and not give(lot, need_at_work=True):
+                missing += 1
+        for lot in started:
+            if not lot.contracts and not give(lot, need_at_work=False):
+                missing += 1
+        self.stats["lots_without_contracts"] = missing
 
     # ---- writing procurement ----
 
@@ -850,6 +933,7 @@ class TerritoryBuilder:
                         if modality == "subcontracting":
                             lot.subcontractors.add(c.employer)
         self._plan_hours()
+        self._plan_targets()
 
         references = Counter()
         market_rows, lot_rows, clause_rows, award_rows = [], [], [], []
@@ -991,7 +1075,8 @@ class TerritoryBuilder:
         return pattern.format(n=rng.choice([24, 36, 48, 62, 86, 120, 154]), place=place)
 
     def _size_lot(self, market: MarketPlan, lot: LotPlan) -> tuple[Decimal, int]:
-        """Amount and hours target of a lot: the clause is sized by `Clause.formula_hours`."""
+        """Amount and hours target of a lot: the clause is sized by `Clause.formula_hours` on the hours
+        wanted (`_plan_targets`), the amount being what gives that many hours."""
         rng = self.rng
         family = self.ref.lot_family[lot.family]
         share = family.default_labour_share
@@ -1009,26 +1094,71 @@ class TerritoryBuilder:
             )
         if lot.group == "reserved":
             rate = Decimal("0.30")
-        realised = sum(self.contract_hours[id(c)] for c in lot.contracts)
-        if lot.end > self.today:
-            wanted = max(realised * rng.uniform(1.15, 2.2), rng.randint(300, 2500))
-        elif realised:
-            wanted = realised * rng.uniform(0.8, 1.25)
-        else:
-            wanted = rng.randint(150, 1200)
-        wanted = max(150, round(wanted))  # no clause under 150 h
         if not lot.has_clause:
             amount = Decimal(rng.randint(80, 900) * 1000)
         else:
-            amount = (Decimal(wanted) * cost / (share * rate) / 100).quantize(Decimal(1)) * 100 + 100
+            # The smallest amount (to the hundred euros, plus one hundred) whose formula gives `wanted` hours.
+            amount = (Decimal(lot.wanted) * cost / (share * rate) / 100).quantize(Decimal(1)) * 100 + 100
         lot.amount = amount
         lot.labour_share, lot.insertion_rate, lot.hourly_cost = share, rate, cost
         lot.hours_target = Clause.formula_hours(amount, share, rate, cost) if lot.has_clause else 0
         return amount, lot.hours_target
 
+    def _plan_targets(self) -> None:
+        """Hours wanted on each clause lot, from the validated hours it carries (a cellule that works).
+
+        Ended lots mostly reach 102–130 % of their target, some 90–100 %, a few fall short; running lots are
+        mostly on track by the rule of `followup.py` (projection at the end ≥ target), some at risk, a few
+        late; lots not started yet are sized on their own.
+        """
+        rng, today = self.rng, self.today
+        monthly = defaultdict(lambda: defaultdict(int))
+        for c, month, hours, _ in self.hours_records:
+            if self.counts(c, month):
+                monthly[id(c.lot)][month] += hours
+        current = month_start(today)
+        for market in self.markets:
+            for lot in market.lots:
+                if not lot.has_clause:
+                    lot.wanted = 0
+                    continue
+                series = {m: Decimal(h) for m, h in monthly[id(lot)].items()}
+                realised = sum(series.values(), Decimal(0))
+                draw = rng.random()
+                if month_start(lot.start) >= current:
+                    wanted = Decimal(rng.randint(300, 2500))
+                elif lot.end < today:
+                    if draw < 0.80:
+                        ratio = rng.uniform(1.02, 1.30)
+                    elif draw < 0.92:
+                        ratio = rng.uniform(0.90, 0.99)
+                    else:
+                        ratio = rng.uniform(0.60, 0.88)
+                    wanted = realised / Decimal(str(round(ratio, 3)))
+                else:
+                    projection = follow_up(
+                        target=Decimal(10**9), monthly=series, start=lot.start, end=lot.end, today=today
+                    ).projection
+                    ahead = projection - realised
+                    if draw < 0.82 and ahead > 10:  # on track: the target lies between realised and projection
+                        wanted = realised + ahead * Decimal(str(round(rng.uniform(0.55, 0.95), 3)))
+                        wanted = min(wanted, projection - 3)
+                    elif draw < 0.97:  # at risk: projection between 70 % and 100 % of the target
+                        wanted = projection / Decimal(str(round(rng.uniform(0.75, 0.95), 3))) + 3
+                    else:  # late: projection under 70 % of the target
+                        wanted = projection / Decimal(str(round(rng.uniform(0.45, 0.65), 3))) + 3
+                lot.wanted = max(150, int(wanted))  # no clause under 150 h
+
     # ---- hours (in memory, then calibrated) ----
 
+    def counts(self, c: ContractPlan, month: datetime.date) -> bool:
+        """Whether the hours of `c` in `month` are in a validated statement."""
+        return self.statement_status.get((c.employer.pk, month), StatementStatus.VALIDATED) == (
+            StatementStatus.VALIDATED
+        )
+
     def _plan_hours(self) -> None:
+        """Monthly hours of every contract, then scaled so that the validated ones add up to the target."""
         rng = self.rng
         records = []  # [contract plan, month, hours, training share]
         for person in self.persons:
@@ -1043,38 +1173,78 @@ class TerritoryBuilder:
                     hours = c.weekly * 52 / 12 * covered * rng.uniform(0.72, 1.04)
                     records.append([c, month, max(0, min(MAX_MONTHLY_HOURS, round(hours))), share])
                     month = add_months(month, 1)
+        records = self._plan_last_statements(records)
+        validated = [r for r in records if self.counts(r[0], r[1])]
         target = self.targets.hours
-        total = sum(r[2] for r in records)
+        total = sum(r[2] for r in validated)
         if total and abs(total - target) > target // 200:
             factor = target / total
             for r in records:
                 r[2] = max(0, min(MAX_MONTHLY_HOURS, round(r[2] * factor)))
-        diff = target - sum(r[2] for r in records)
-        order = list(range(len(records)))
+        diff = target - sum(r[2] for r in validated)
+        order = list(range(len(validated)))
         while diff:
             rng.shuffle(order)
             moved = False
             for i in order:
                 if diff == 0:
                     break
-                r = records[i]
+                r = validated[i]
                 step = min(abs(diff), 7)
                 if diff > 0 and r[2] < MAX_MONTHLY_HOURS and r[2] > 0:
                     add = min(step, MAX_MONTHLY_HOURS - r[2])
                     r[2] += add
                     diff -= add
                     moved = True
-                elif diff < 0 and r[2] > 0:
-                    sub = min(step, r[2])
+                elif diff < 0 and r[2] > 1:
+                    sub = min(step, r[2] - 1)
                     r[2] -= sub
                     diff += sub
                     moved = True
             if not moved:
                 raise RuntimeError("Impossible d'atteindre le total d'heures demandé.")
         self.hours_records = records
-        self.contract_hours = defaultdict(int)
-        for r in records:
-            self.contract_hours[id(r[0])] += r[2]
+
+    def _plan_last_statements(self, records: list) -> list:
+        """The last complete month as a cellule sees it a few days later: most statements validated,
+        a few submitted (to validate), one or two returned with a comment, and a few employers who have sent
+        nothing (their hours are not recorded yet: they appear in the *relances*).
+
+        Employers are chosen among the small ones (one to three contracts that month), never one whose
+        hours are the only ones of a lot.
+        """
+        rng, last = self.rng, self.last_month
+        self.statement_status = {}
+        self.returned_comments = {}
+        contracts_of = defaultdict(set)  # employer → contracts with hours last month
+        keys_of_lot = defaultdict(set)  # lot → {(employer pk, month)}
+        for c, month, _, _ in records:
+            keys_of_lot[id(c.lot)].add((c.employer.pk, month))
+            if month == last:
+                contracts_of[c.employer].add(id(c))
+        small = sorted((e for e, cs in contracts_of.items() if len(cs) <= 3), key=lambda e: (e.name, e.pk))
+        rng.shuffle(small)
+        # Missing first (companies are those who forget), then returned, then submitted.
+        small.sort(key=lambda e: e.kind != K.COMPANY)
+        wanted = [StatementStatus.DRAFT] * 3 + [StatementStatus.RETURNED] * 2 + [StatementStatus.SUBMITTED] * 4
+        not_counted = set()
+        for employer in small:
+            if not wanted:
+                break
+            key = (employer.pk, last)
+            if any(keys <= not_counted | {key} for keys in keys_of_lot.values()):
+                continue  # this lot would have no validated hours at all
+            status = wanted.pop(0)
+            self.statement_status[key] = status
+            not_counted.add(key)
+            if status == StatementStatus.RETURNED:
+                self.returned_comments[key] = rng.choice(RETURN_COMMENTS)
+        # No statement at all (status DRAFT here): nothing recorded for the month.
+        missing = {k for k, v in self.statement_status.items() if v == StatementStatus.DRAFT}
+        for key in missing:
+            del self.statement_status[key]
+        self.missing_statements = missing
+        return [r for r in records if (r[0].employer.pk, r[1]) not in missing]
 
     # ---- people: participants, assessments, contracts, hours, outcomes ----
 
@@ -1260,47 +1430,7 @@ class TerritoryBuilder:
                 )
                 contract_rows.append(c.row)
         Contract.objects.bulk_create(contract_rows, batch_size=BATCH_SIZE)
-        # Monthly statements, one per employer and month, all validated by the facilitator (the demo is
-        # up to date): the indicators count the hours of validated statements under the general rule
-        # (1 worked hour = 1 hour, training included), so counted hours are the worked hours.
-        rule = ensure_default_rule(fac)
-        statements = {}
-        for c, month, _, _ in self.hours_records:
-            key = (c.employer.pk, month)
-            if key not in statements:
-                statements[key] = MonthlyStatement(
-                    facilitator=fac, employer=c.employer, month=month, status=StatementStatus.VALIDATED
-                )
-        MonthlyStatement.objects.bulk_create(statements.values(), batch_size=BATCH_SIZE)
-        validator = self.users.get("admin")
-        StatementTransition.objects.bulk_create(
-            [
-                StatementTransition(statement=st, from_status=before, to_status=after, by=by)
-                for st in statements.values()
-                for before, after, by in (
-                    (StatementStatus.DRAFT, StatementStatus.SUBMITTED, None),
-                    (StatementStatus.SUBMITTED, StatementStatus.VALIDATED, validator),
-                )
-            ],
-            batch_size=BATCH_SIZE,
-        )
-        hours_rows = []
-        for c, month, hours, share in self.hours_records:
-            training = round(hours * share) if share else 0
-            hours_rows.append(
-                HoursRecord(
-                    facilitator=fac,
-                    contract=c.row,
-                    statement=statements[(c.employer.pk, month)],
-                    rule=rule,
-                    month=month,
-                    hours=Decimal(hours),
-                    training_hours=Decimal(min(training, hours)),
-                    counted_hours=Decimal(hours),
-                )
-            )
-        HoursRecord.objects.bulk_create(hours_rows, batch_size=BATCH_SIZE)
-
+        hours_rows, statements = self._write_hours()
         outcomes = self._outcomes()
         Outcome.objects.bulk_create(outcomes, batch_size=BATCH_SIZE)
         self.stats.update(
@@ -1310,8 +1440,146 @@ class TerritoryBuilder:
             contracts=len(contract_rows),
             hours_records=len(hours_rows),
             statements=len(statements),
+            statements_not_validated=sum(1 for st in statements if st.status != StatementStatus.VALIDATED),
+            statements_missing=len(self.missing_statements),
             outcomes=len(outcomes),
         )
+
+    def _counting_rules(self) -> RuleBook:
+        """The general rule and a few specific ones, some in two versions: all count 1 hour for 1 hour
+        (training hours included), so that the counted hours are the worked hours."""
+        fac, ref = self.facilitator, self.ref
+        ensure_default_rule(fac)
+        first = datetime.date(self.spec.first_year, 1, 1)
+        ccp = datetime.date(2019, 4, 1)
+        rules = [
+            ("provision", "ctti", first, 0, "Mise à disposition par une ETTI : 1 heure de mission = 1 heure"),
+            (
+                "provision",
+                "ctti",
+                ccp,
+                3,
+                "Mise à disposition par une ETTI : 1 heure de mission = 1 heure, "
+                "comptée jusqu'à 3 mois après la fin du marché",
+            ),
+            ("provision", "ai_provision", first, 0, "Mise à disposition par une AI : 1 heure = 1 heure"),
+            (
+                "direct_hire",
+                "apprenticeship",
+                first,
+                0,
+                "Apprentissage : les heures en centre de formation comptent",
+            ),
+            (
+                None,
+                "professionalisation",
+                ccp,
+                0,
+                "Contrat de professionnalisation : les heures de formation comptent",
+            ),
+            ("training", None, first, 0, "Formation préalable à l'embauche : 1 heure de formation = 1 heure"),
+        ]
+        CountingRule.objects.bulk_create(
+            [
+                CountingRule(
+                    facilitator=fac,
+                    modality=ref.modality[modality] if modality else None,
+                    contract_type=ref.contract_type[ctype] if ctype else None,
+                    coefficient=Decimal(1),
+                    count_training=True,
+                    months_after_market_end=after,
+                    valid_from=valid_from,
+                    note=note,
+                )
+                for modality, ctype, valid_from, after, note in rules
+            ]
+        )
+        return RuleBook(fac)
+
+    def _write_hours(self) -> tuple[list, list]:
+        """Monthly statements (one per employer and month) with their history, and the hours records,
+        each counted with the rule that applies (`RuleBook`)."""
+        rng, fac = self.rng, self.facilitator
+        book = self._counting_rules()
+        statements = {}
+        for c, month, _, _ in self.hours_records:
+            key = (c.employer.pk, month)
+            if key not in statements:
+                statements[key] = MonthlyStatement(
+                    facilitator=fac,
+                    employer=c.employer,
+                    month=month,
+                    status=self.statement_status.get(key, StatementStatus.VALIDATED),
+                )
+        MonthlyStatement.objects.bulk_create(statements.values(), batch_size=BATCH_SIZE)
+        transitions = []
+        for key, statement in statements.items():
+            transitions += self._transitions(statement, self.returned_comments.get(key, ""))
+        with _dated(StatementTransition, "at"):
+            StatementTransition.objects.bulk_create(transitions, batch_size=BATCH_SIZE)
+
+        hours_rows = []
+        for c, month, hours, share in self.hours_records:
+            hours = Decimal(hours)
+            training = min(Decimal(round(hours * Decimal(str(share)))), hours) if share else Decimal(0)
+            counted = book.count(contract=c.row, month=month, hours=hours, training_hours=training, market_end=c.lot.end)
+            if counted.hours != hours:
+                raise RuntimeError(f"Règle de comptage inattendue : {counted.rule} ({counted.reason}).")
+            hours_rows.append(
+                HoursRecord(
+                    facilitator=fac,
+                    contract=c.row,
+                    statement=statements[(c.employer.pk, month)],
+                    rule=counted.rule,
+                    month=month,
+                    hours=hours,
+                    training_hours=training,
+                    counted_hours=counted.hours,
+                )
+            )
+        HoursRecord.objects.bulk_create(hours_rows, batch_size=BATCH_SIZE)
+        return hours_rows, list(statements.values())
+
+    def _transitions(self, statement: MonthlyStatement, comment: str) -> list[StatementTransition]:
+        """Who moved the statement, when: employers with an account submit it themselves, the cellule
+        keys in the others' (sent by e-mail); the cellule's staff validate, or return with a comment."""
+        rng = self.rng
+        S = StatementStatus
+        staff = [u for u in (self.users.get("membre"), self.users.get("admin")) if u] or [None]
+        employer_user = self.employer_users.get(statement.employer.pk)
+        checker = staff[0] if rng.random() < 0.75 else staff[-1]
+        received = datetime.datetime.combine(
+            add_months(statement.month, 1) + datetime.timedelta(days=rng.randint(0, 9)),
+            datetime.time(rng.randint(8, 17), rng.randint(0, 59)),
+        )
+        latest = datetime.datetime.combine(self.today, datetime.time(8, 0))
+
+        def at(moment):
+            return timezone.make_aware(min(moment, latest))
+
+        def later(moment, days):
+            return moment + datetime.timedelta(days=days, hours=rng.randint(0, 6), minutes=rng.randint(0, 59))
+
+        if employer_user is not None:
+            steps = [(S.DRAFT, S.SUBMITTED, employer_user, received, "")]
+        else:
+            steps = [(S.DRAFT, S.SUBMITTED, staff[0], received, "Relevé reçu par courriel, saisi par la cellule.")]
+        checked = later(received, rng.randint(1, 6))
+        if statement.status == S.RETURNED:
+            steps.append((S.SUBMITTED, S.RETURNED, checker, checked, comment))
+        elif statement.status == S.VALIDATED:
+            if rng.random() < 0.03:  # corrected once before validation
+                resent = later(checked, rng.randint(2, 8))
+                steps += [
+                    (S.SUBMITTED, S.RETURNED, checker, checked, rng.choice(RETURN_COMMENTS)),
+                    (S.RETURNED, S.SUBMITTED, employer_user or staff[0], resent, "Relevé corrigé."),
+                ]
+                checked = later(resent, rng.randint(1, 4))
+            steps.append((S.SUBMITTED, S.VALIDATED, checker, checked, ""))
+        return [
+            StatementTransition(statement=statement, from_status=a, to_status=b, by=by, at=at(when), comment=text)
+            for a, b, by, when, text in steps
+        ]
 
     def _criteria(self, profile: dict, row: Participant) -> dict[str, str]:
         rng = self.rng

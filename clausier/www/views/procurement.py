@@ -9,7 +9,7 @@ from clausier.organizations.models import Buyer, Partnership
 from clausier.procurement import actions
 from clausier.procurement.models import Award, Clause, Lot, Market, Operation
 from clausier.www import filters, queries
-from clausier.www.forms import BuyerForm, ClauseForm, LotForm, MarketForm, OperationForm
+from clausier.www.forms import BuyerForm, LotForm, MarketForm, OperationForm
 from clausier.www.lists import Column, FilteredListView
 from clausier.www.views.base import DetailView, StaffFormView
 from clausier.www.views.hours import lot_followup
@@ -360,37 +360,3 @@ class LotEditView(StaffFormView):
 
     def get_cancel_url(self):
         return reverse("www:lot_detail", kwargs={"uuid": self.lot.uuid})
-
-
-class ClauseEditView(StaffFormView):
-    form_class = ClauseForm
-    title = "Clause d'insertion du lot"
-    success_message = "La clause a été enregistrée."
-
-    def get_parent(self):
-        self.lot = get_object_for_user_or_404(
-            Lot.objects.select_related("market", "family"), self.request.user, uuid=self.kwargs["uuid"]
-        )
-        return self.lot.market
-
-    def get_extra_form_kwargs(self):
-        clause = Clause.objects.filter(lot=self.lot).first() or Clause(
-            lot=self.lot, facilitator_id=self.lot.facilitator_id
-        )
-        return {"lot": self.lot, "instance": clause}
-
-    def save(self, form):
-        data = dict(form.cleaned_data)
-        clause, _ = actions.set_clause(lot=self.lot, by=self.request.user, **data)
-        return clause
-
-    def get_success_url_for(self, obj):
-        return reverse("www:lot_detail", kwargs={"uuid": self.lot.uuid})
-
-    def get_cancel_url(self):
-        return reverse("www:lot_detail", kwargs={"uuid": self.lot.uuid})
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["lot"] = self.lot
-        return context
