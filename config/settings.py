@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "clausier.employment",
     "clausier.reporting",
     "clausier.audit",
+    "clausier.accounts",
     "clausier.publicsite",
     "clausier.www",
 ]
@@ -69,9 +70,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "clausier.accounts.middleware.SessionExpiryMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "clausier.organizations.middleware.CurrentOrganizationMiddleware",
+    "clausier.accounts.middleware.TwoFactorRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -186,6 +189,23 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# --- Accounts (issue 6): login throttling, session expiry, second factor, password reset ------------------
+# 5 failures for one e-mail address (or 20 from one IP address) within 15 minutes suspend logins for 15 minutes.
+ACCOUNTS_LOGIN_MAX_FAILURES_PER_ACCOUNT = int(os.environ.get("ACCOUNTS_LOGIN_MAX_FAILURES_PER_ACCOUNT", "5"))
+ACCOUNTS_LOGIN_MAX_FAILURES_PER_IP = int(os.environ.get("ACCOUNTS_LOGIN_MAX_FAILURES_PER_IP", "20"))
+ACCOUNTS_LOGIN_WINDOW_SECONDS = int(os.environ.get("ACCOUNTS_LOGIN_WINDOW_SECONDS", str(15 * 60)))
+ACCOUNTS_LOCKOUT_SECONDS = int(os.environ.get("ACCOUNTS_LOCKOUT_SECONDS", str(15 * 60)))
+# Sessions end after SESSION_COOKIE_AGE (absolute, above) or this long without a request.
+ACCOUNTS_SESSION_IDLE_SECONDS = int(os.environ.get("ACCOUNTS_SESSION_IDLE_SECONDS", str(60 * 60)))
+ACCOUNTS_SESSION_ACTIVITY_RESOLUTION = 60  # the last-activity time is written at most once a minute
+# TOTP second factor: time to type the code after the password, to finish an enrolment; recovery codes.
+ACCOUNTS_LOGIN_CODE_SECONDS = 5 * 60
+ACCOUNTS_TOTP_ENROL_SECONDS = 30 * 60
+ACCOUNTS_TOTP_ISSUER = os.environ.get("ACCOUNTS_TOTP_ISSUER", "Clausier")
+ACCOUNTS_RECOVERY_CODES = 10
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_RESET_TIMEOUT", str(2 * 3600)))  # the e-mailed link
+# ------------------------------------------------------------------------------------------------------------
 
 # Business parameters with platform-wide defaults (each facilitator may override its own).
 CLAUSIER_FTE_HOURS = 1600

@@ -2,15 +2,17 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from clausier.www.views.core import LoginView
+from clausier.accounts.views import LoginView, admin_login
 
 admin.site.site_header = "Clausier — administration"
 admin.site.site_title = "Clausier"
 
 urlpatterns = [
+    path("admin/login/", admin_login, name="admin_login"),  # the admin logs in through Clausier's login
     path("admin/", admin.site.urls),
     path("connexion/", LoginView.as_view(), name="login"),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("clausier.accounts.urls")),
     path("", include("clausier.publicsite.urls")),
     path("", include("clausier.www.urls")),
 ]

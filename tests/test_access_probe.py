@@ -31,6 +31,14 @@ ALL_ROLES = ROLES + OTHER_ROLES
 # Views that answer without login (marked `login_not_required`); adding one must be deliberate.
 PUBLIC_URL_NAMES = {"login", "logout"}
 PUBLIC_URL_NAMES |= {"public:simulator", "public:facilitator_simulator"}  # clauses area: the simulator
+# --- Accounts area (issue 6) --- the code step of the login, the password reset by e-mail.
+PUBLIC_URL_NAMES |= {
+    "accounts:login_code",
+    "accounts:password_reset",
+    "accounts:password_reset_done",
+    "accounts:password_reset_confirm",
+    "accounts:password_reset_complete",
+}
 
 
 @dataclass(frozen=True)
@@ -168,6 +176,46 @@ REGISTRY = {
             "name": "Convention modifiée par la sonde",
             "lots": [str(w.objects["lot"].uuid), str(w.objects["other_lot"].uuid)],
         },
+    ),
+    # --- Participants area (issue 4) ---
+    # The participant file, eligibility, merge and QPV: the facilitator's staff only.
+    "www:participant_edit": Case(
+        obj("participant"),
+        STAFF,
+        post=lambda w: {
+            "first_name": "Sonde",
+            "last_name": w.objects["participant"].last_name,
+            "birth_date": "17/05/1990",
+            "sex": "F",
+        },
+    ),
+    "www:participant_assessment_create": Case(
+        obj("participant"),
+        STAFF,
+        post=lambda w: {"assessed_on": "01/06/2024", "crit_deld": "on", "kind_deld": "france_travail"},
+    ),
+    "www:participant_merge": Case(
+        obj("participant"),
+        STAFF,
+        post=lambda w: {
+            "avec": str(w.objects["other_participant"].uuid),
+            "kept": str(w.objects["participant"].uuid),
+            "confirm": "on",
+        },
+    ),
+    "www:participant_qpv_resolve": Case(obj("participant"), STAFF, post=lambda w: {}),
+    "www:participant_qpv_override": Case(
+        obj("participant"),
+        STAFF,
+        post=lambda w: {"residence": "outside", "reason": "Adresse vérifiée par la sonde"},
+    ),
+    # --- Outcomes area (issue 4) ---
+    # A contract's outcomes, staff only: correcting its end outcome, recording its 6-month one (ended 31/07/2024).
+    "www:outcome_end": Case(
+        obj("contract"), STAFF, post=lambda w: {"category": "job_seeking", "observed_on": "01/08/2024"}
+    ),
+    "www:outcome_six_months": Case(
+        obj("contract"), STAFF, post=lambda w: {"category": "cdi", "observed_on": "15/02/2025"}
     ),
 }
 
@@ -364,6 +412,9 @@ STAFF_ONLY_WITHOUT_IDENTIFIER |= {  # clauses area: the facilitator's parameters
     "www:counting_rule_create",
 }
 STAFF_ONLY_WITHOUT_IDENTIFIER |= {"www:pool_list", "www:pool_create"}  # hours area
+STAFF_ONLY_WITHOUT_IDENTIFIER |= {"accounts:team_security"}  # --- Accounts area (issue 6) ---
+STAFF_ONLY_WITHOUT_IDENTIFIER |= {"www:participant_create", "www:participant_merges"}  # participants area
+STAFF_ONLY_WITHOUT_IDENTIFIER |= {"www:outcome_followup"}  # --- Outcomes area (issue 4) ---
 POST_ONLY = {"www:switch_organization", "logout"}
 
 

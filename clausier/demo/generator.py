@@ -7,6 +7,14 @@ The figures computed by `clausier.reporting.indicators.territory_figures` on a g
 exactly `TARGETS`: 42 buyers, 1,824,868 hours, 2,725 contracts, 1,983 participants without double
 counting; the people counted per year grow strictly from the first year to the current one.
 
+The territory looks like a cellule at work: every lot started before this month carries contracts and
+validated hours; targets are sized on what each lot carries, so that ended lots mostly reach 90–130 % of
+their target and running lots are mostly on track by the rule of `clausier.procurement.followup` (some at
+risk, a few late). The last complete month is being processed: a few statements submitted or returned with a
+comment, a few employers still to chase (*relances*); their hours do not count, the figures above do not
+move. Hours are counted under versioned counting rules (all 1 hour = 1 hour), each record keeping the rule
+applied; two conventions de globalisation pool one company's lots of two buyers.
+
 Everything is drawn from a seeded `random.Random`: the same seed and the same day give the same data.
 Rows are written with `bulk_create` in batches.
 """
@@ -15,6 +23,7 @@ import datetime
 import math
 import random
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
@@ -24,13 +33,15 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import IntegrityError, models, transaction
 from django.db.models.deletion import ProtectedError, RestrictedError
+from django.utils import timezone
 from django.utils.text import slugify
 from unidecode import unidecode
 
 from clausier.demo import data
-from clausier.employment.counting import ensure_default_rule
+from clausier.employment.counting import RuleBook, ensure_default_rule
 from clausier.employment.models import (
     Contract,
+    CountingRule,
     HoursRecord,
     MonthlyStatement,
     StatementStatus,
@@ -48,8 +59,10 @@ from clausier.organizations.models import (
     User,
 )
 from clausier.participants.models import AssessmentCriterion, EligibilityAssessment, Outcome, Participant, Sex
+from clausier.participants.profiles import refresh_facilitator_profiles
+from clausier.procurement.actions import create_globalisation
 from clausier.procurement.followup import PACE_MONTHS, follow_up
-from clausier.procurement.models import Award, Clause, GlobalisationAgreement, Lot, Market, Operation
+from clausier.procurement.models import Award, Clause, Lot, Market, Operation
 from clausier.reference.models import (
     ContractType,
     EligibilityCriterion,
@@ -403,12 +416,15 @@ class TerritoryBuilder:
         self.sirets = SiretMaker(self.rng)
         self.facilitator = self._facilitator()
         self._organizations()
-        self.users = self._users() if with_users else {}
+        self.users, self.employer_users = {}, {}
+        if with_users:
+            self.users = self._users()
         self._plan_people()
         self._plan_markets()
         self._assign_lots()
         self._write_procurement()
         self._write_people()
+        self._globalisations()
         return self.facilitator
 
     # ---- organizations ----
@@ -550,6 +566,10 @@ class TerritoryBuilder:
             [Membership(user=u, organization=o, role=r) for u, o, r in memberships]
         )
         self.top_company = top_company
+        self.employer_users = {
+            top_company.pk: users["entreprise"],
+            self.structures["etti"][0].pk: users["structure"],
+        }
         return users
 
     # ---- people and their contracts (dates only) ----
@@ -804,22 +824,30 @@ class TerritoryBuilder:
             return last_complete - n + 1, last_complete
 
         def at_work(c, window):
+            """At work in two months of the window at least (or in its only month)."""
             first = month_index(c.start, self.origin)
             last = month_index(c.end, self.origin) if c.end else current
-            return first <= window[1] and last >= window[0]
+            months = min(last, window[1]) - max(first, window[0]) + 1
+            return months >= min(2, window[1] - window[0] + 1)
+
+        def has_hours(lot):
+            return any(month_index(c.start, self.origin) < current for c in lot.contracts)
 
         def at_work_count(lot):
             window = pace_window(lot)
             return sum(1 for c in lot.contracts if at_work(c, window))
 
         def fits(c, lot):
-            if lot.group == "reserved":
-                return c.track in ("reserved", "sub_siae")
+            if lot.group == "reserved":  # the structure holding the lot hires (CDDI)
+                return c.track not in ("training", "apprentice")
             return c.track == "reserved" or lot.group in TRACK_GROUPS.get(c.track, ALL_GROUPS)
 
         def can_give(c):
             donor = c.lot
-            if len(donor.contracts) < 2:
+            if len(donor.contracts) < 2 or (
+                month_index(c.start, self.origin) < current
+                and sum(1 for other in donor.contracts if month_index(other.start, self.origin) < current) < 2
+            ):
                 return False
             return not (is_running(donor) and at_work(c, pace_window(donor)) and at_work_count(donor) < 2)
 
@@ -835,19 +863,21 @@ class TerritoryBuilder:
         def give(lot, need_at_work: bool) -> bool:
             last = min(month_index(lot.end, self.origin), last_complete)
             window = pace_window(lot) if need_at_work else None
-            candidates = [
-                c
-                for k in range(first_month(lot), last + 1)
-                for c in starting[k]
-                if c.lot is not lot
-                and fits(c, lot)
-                and (window is None or at_work(c, window))
-                and can_give(c)
-            ]
-            if not candidates:
-                return False
-            move(rng.choice(candidates), lot)
-            return True
+            # Contracts starting while the lot runs, else up to three months around it (the lot stretches).
+            for margin in (0, 3):
+                candidates = [
+                    c
+                    for k in range(first_month(lot) - margin, min(last + margin, last_complete) + 1)
+                    for c in starting[k]
+                    if c.lot is not lot
+                    and fits(c, lot)
+                    and (window is None or at_work(c, window))
+                    and can_give(c)
+                ]
+                if candidates:
+                    move(rng.choice(candidates), lot)
+                    return True
+            return False
 
         started = [lot for lot in lots if first_month(lot) < current]
         missing = 0
@@ -855,9 +885,14 @@ class TerritoryBuilder:
             if is_running(lot) and at_work_count(lot) == 0 and not give(lot, need_at_work=True):
                 missing += 1
         for lot in started:
-            if not lot.contracts and not give(lot, need_at_work=False):
+            if has_hours(lot) or give(lot, need_at_work=False):
+                continue
+            if lot.contracts or first_month(lot) < last_complete - 2:
                 missing += 1
-        self.stats["lots_without_contracts"] = missing
+            else:  # a lot just awarded, nobody placed yet: its works start in a few days
+                lot.start = self.today + datetime.timedelta(days=rng.randint(3, 30))
+                lot.end = max(lot.end, add_months(lot.start, 3))
+        self.stats["lots_without_hours"] = missing
 
     # ---- writing procurement ----
 
@@ -1128,9 +1163,9 @@ class TerritoryBuilder:
                 if month_start(lot.start) >= current:
                     wanted = Decimal(rng.randint(300, 2500))
                 elif lot.end < today:
-                    if draw < 0.80:
+                    if draw < 0.82:
                         ratio = rng.uniform(1.02, 1.30)
-                    elif draw < 0.92:
+                    elif draw < 0.94:
                         ratio = rng.uniform(0.90, 0.99)
                     else:
                         ratio = rng.uniform(0.60, 0.88)
@@ -1140,10 +1175,12 @@ class TerritoryBuilder:
                         target=Decimal(10**9), monthly=series, start=lot.start, end=lot.end, today=today
                     ).projection
                     ahead = projection - realised
-                    if draw < 0.82 and ahead > 10:  # on track: the target lies between realised and projection
+                    if ahead <= 10:  # nobody at work lately: the lot has already done its hours
+                        wanted = realised * Decimal(str(round(rng.uniform(0.85, 0.98), 3)))
+                    elif draw < 0.86:  # on track: the target lies between realised and projection
                         wanted = realised + ahead * Decimal(str(round(rng.uniform(0.55, 0.95), 3)))
                         wanted = min(wanted, projection - 3)
-                    elif draw < 0.97:  # at risk: projection between 70 % and 100 % of the target
+                    elif draw < 0.98:  # at risk: projection between 70 % and 100 % of the target
                         wanted = projection / Decimal(str(round(rng.uniform(0.75, 0.95), 3))) + 3
                     else:  # late: projection under 70 % of the target
                         wanted = projection / Decimal(str(round(rng.uniform(0.45, 0.65), 3))) + 3
@@ -1226,8 +1263,8 @@ class TerritoryBuilder:
         rng.shuffle(small)
         # Missing first (companies are those who forget), then returned, then submitted.
         small.sort(key=lambda e: e.kind != K.COMPANY)
-        wanted = [StatementStatus.DRAFT] * 3 + [StatementStatus.RETURNED] * 2 + [StatementStatus.SUBMITTED] * 4
-        not_counted = set()
+        wanted = ["missing"] * 3 + [StatementStatus.RETURNED] * 2 + [StatementStatus.SUBMITTED] * 4
+        missing, not_counted = set(), set()
         for employer in small:
             if not wanted:
                 break
@@ -1235,14 +1272,13 @@ class TerritoryBuilder:
             if any(keys <= not_counted | {key} for keys in keys_of_lot.values()):
                 continue  # this lot would have no validated hours at all
             status = wanted.pop(0)
-            self.statement_status[key] = status
             not_counted.add(key)
+            if status == "missing":  # no statement at all: nothing recorded for the month yet
+                missing.add(key)
+                continue
+            self.statement_status[key] = status
             if status == StatementStatus.RETURNED:
                 self.returned_comments[key] = rng.choice(RETURN_COMMENTS)
-        # No statement at all (status DRAFT here): nothing recorded for the month.
-        missing = {k for k, v in self.statement_status.items() if v == StatementStatus.DRAFT}
-        for key in missing:
-            del self.statement_status[key]
         self.missing_statements = missing
         return [r for r in records if (r[0].employer.pk, r[1]) not in missing]
 
@@ -1499,7 +1535,7 @@ class TerritoryBuilder:
     def _write_hours(self) -> tuple[list, list]:
         """Monthly statements (one per employer and month) with their history, and the hours records,
         each counted with the rule that applies (`RuleBook`)."""
-        rng, fac = self.rng, self.facilitator
+        fac = self.facilitator
         book = self._counting_rules()
         statements = {}
         for c, month, _, _ in self.hours_records:
@@ -1522,7 +1558,9 @@ class TerritoryBuilder:
         for c, month, hours, share in self.hours_records:
             hours = Decimal(hours)
             training = min(Decimal(round(hours * Decimal(str(share)))), hours) if share else Decimal(0)
-            counted = book.count(contract=c.row, month=month, hours=hours, training_hours=training, market_end=c.lot.end)
+            counted = book.count(
+                contract=c.row, month=month, hours=hours, training_hours=training, market_end=c.lot.end
+            )
             if counted.hours != hours:
                 raise RuntimeError(f"Règle de comptage inattendue : {counted.rule} ({counted.reason}).")
             hours_rows.append(
@@ -1563,7 +1601,9 @@ class TerritoryBuilder:
         if employer_user is not None:
             steps = [(S.DRAFT, S.SUBMITTED, employer_user, received, "")]
         else:
-            steps = [(S.DRAFT, S.SUBMITTED, staff[0], received, "Relevé reçu par courriel, saisi par la cellule.")]
+            steps = [
+                (S.DRAFT, S.SUBMITTED, staff[0], received, "Relevé reçu par courriel, saisi par la cellule.")
+            ]
         checked = later(received, rng.randint(1, 6))
         if statement.status == S.RETURNED:
             steps.append((S.SUBMITTED, S.RETURNED, checker, checked, comment))
@@ -1577,7 +1617,9 @@ class TerritoryBuilder:
                 checked = later(resent, rng.randint(1, 4))
             steps.append((S.SUBMITTED, S.VALIDATED, checker, checked, ""))
         return [
-            StatementTransition(statement=statement, from_status=a, to_status=b, by=by, at=at(when), comment=text)
+            StatementTransition(
+                statement=statement, from_status=a, to_status=b, by=by, at=at(when), comment=text
+            )
             for a, b, by, when, text in steps
         ]
 
@@ -1670,6 +1712,63 @@ class TerritoryBuilder:
                     )
         return outcomes
 
+    # ---- conventions de globalisation ----
+
+    def _globalisations(self) -> None:
+        """Two conventions de globalisation: a company holding clause lots of two buyers pools them."""
+        by = self.users.get("admin")
+        holders = defaultdict(lambda: defaultdict(list))  # company → buyer → [lot plans]
+        for market in self.markets:
+            for lot in market.lots:
+                if (
+                    lot.has_clause
+                    and lot.group != "reserved"
+                    and lot.contracts
+                    and lot.holder.kind == K.COMPANY
+                ):
+                    holders[lot.holder][market.buyer_key].append(lot)
+        companies = sorted(
+            (c for c, buyers in holders.items() if len(buyers) >= 2),
+            key=lambda c: (-self.company_weight[id(c)], c.name),
+        )
+        made = 0
+        for company in companies[:2]:
+            by_buyer = holders[company]
+            # The two buyers whose latest lots are the most recent, two lots each at most.
+            buyers = sorted(by_buyer, key=lambda b: max(lot.end for lot in by_buyer[b]), reverse=True)[:2]
+            lots = [lot for b in buyers for lot in sorted(by_buyer[b], key=lambda lot: lot.end)[-2:]]
+            names = " et ".join(self.buyers[b].name.removesuffix(self.spec.partner_suffix) for b in buyers)
+            create_globalisation(
+                facilitator=self.facilitator,
+                by=by,
+                company=company,
+                name=f"Convention de globalisation {company.name} — {names}",
+                lots=[lot.row for lot in lots],
+                start_date=min(lot.start for lot in lots),
+                end_date=max(lot.end for lot in lots),
+            )
+            made += 1
+        self.stats["globalisations"] = made
+
+
+RETURN_COMMENTS = [
+    "Les heures d'un salarié dépassent la durée prévue au contrat : merci de vérifier et de corriger.",
+    "Il manque les heures d'une mise à disposition commencée en cours de mois.",
+    "Les heures de formation sont comptées deux fois : merci de les séparer des heures travaillées.",
+    "Un salarié apparaît sur le relevé après la fin de son contrat : merci de corriger ou de joindre l'avenant.",
+]
+
+
+@contextmanager
+def _dated(model, name: str):
+    """Write `model.name` as given although it is `auto_now_add` (history rows of the demo have a past)."""
+    field = model._meta.get_field(name)
+    field.auto_now_add = False
+    try:
+        yield
+    finally:
+        field.auto_now_add = True
+
 
 # --- public API --------------------------------------------------------------------------------------------
 
@@ -1681,6 +1780,8 @@ def build_territory(
     builder = TerritoryBuilder(spec, today=today)
     with transaction.atomic():
         builder.build(with_users=with_users)
+        # Profiles at entry (age band, qualification, criteria, QPV) for reporting, computed once in bulk.
+        refresh_facilitator_profiles(builder.facilitator)
     return builder
 
 

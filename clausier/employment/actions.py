@@ -18,6 +18,7 @@ from clausier.employment.models import (
 )
 from clausier.organizations.access import current_organization, is_facilitator_admin
 from clausier.organizations.models import OrganizationKind
+from clausier.participants.profiles import refresh_profile
 from clausier.procurement.followup import month_start
 from clausier.procurement.models import Award
 
@@ -251,6 +252,7 @@ def create_contract(
         record(
             action=Action.CREATE, obj=contract, by=by, detail=f"dérogation : {override}" if override else ""
         )
+        refresh_profile(participant)  # entry = the first contract's start, for reporting
     return contract
 
 

@@ -85,6 +85,8 @@ class Contract(TenantModel):
             models.Index(fields=["facilitator", "company"], name="contract_fac_company"),
             models.Index(fields=["facilitator", "employer"], name="contract_fac_employer"),
             models.Index(fields=["facilitator", "lot"], name="contract_fac_lot"),
+            # Outcomes due (clausier.participants.outcomes.outcomes_due): contracts by end date.
+            models.Index(fields=["facilitator", "end_date"], name="contract_fac_end"),
         ]
 
     def __str__(self):

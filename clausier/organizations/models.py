@@ -247,6 +247,11 @@ class FacilitatorSettings(models.Model):
     max_monthly_hours = models.DecimalField(
         "maximum plausible d'heures par contrat et par mois", max_digits=6, decimal_places=2, default=220
     )
+    require_two_factor = models.BooleanField(
+        "double authentification obligatoire pour l'équipe",
+        default=False,
+        help_text="Chaque membre de l'équipe doit configurer un code à usage unique (TOTP) pour se connecter.",
+    )
 
     class Meta:
         verbose_name = "paramètres du facilitateur"

@@ -1,4 +1,5 @@
-"""Writes on participants: QPV residence (by geocoding or by hand) and merging duplicates.
+"""Writes on participants: the participant file, eligibility assessments, QPV residence (by geocoding or by
+hand) and merging duplicates.
 
 Keyword-only, atomic, each writes its audit entry. `by` is the acting user (facilitator staff of the
 participant's facilitator), or None for a system task such as `clausier geo resolve-qpv` where allowed.
@@ -9,10 +10,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import Min
+from django.db.models import CharField, Min
 from django.utils import timezone
 
-from clausier.audit.log import record
+from clausier.audit.log import diff, record, snapshot
 from clausier.audit.models import Action
 from clausier.employment.actions import Refused
 from clausier.employment.models import Contract
@@ -20,14 +21,16 @@ from clausier.geo import geocoder as geocoding
 from clausier.geo.models import Qpv
 from clausier.geo.qpv import QpvStatus, millesime_on, qpv_at
 from clausier.organizations.access import current_organization
-from clausier.organizations.models import OrganizationKind
+from clausier.organizations.models import FacilitatorSettings, OrganizationKind
 from clausier.participants.models import (
+    AssessmentCriterion,
     EligibilityAssessment,
     Outcome,
     Participant,
     QpvMethod,
     QpvResidence,
 )
+from clausier.participants.profiles import refresh_profile, refresh_profiles
 
 QPV_FIELDS = [
     "qpv_status",
@@ -39,7 +42,16 @@ QPV_FIELDS = [
     "qpv_reason",
 ]
 
-__all__ = ["Refused", "merge_participants", "override_participant_qpv", "resolve_participant_qpv"]
+__all__ = [
+    "CriterionLine",
+    "Refused",
+    "create_participant",
+    "merge_participants",
+    "override_participant_qpv",
+    "resolve_participant_qpv",
+    "update_participant",
+    "validate_eligibility",
+]
 
 
 def _check_staff(participant: Participant, by, *, system_allowed: bool) -> None:
@@ -48,6 +60,224 @@ def _check_staff(participant: Participant, by, *, system_allowed: bool) -> None:
     org = current_organization(by)
     if org is None or org.kind != OrganizationKind.FACILITATOR or org.pk != participant.facilitator_id:
         raise Refused("Seule l'équipe du facilitateur peut faire cette opération sur ce participant.")
+
+
+# --- The participant file -------------------------------------------------------------------------------------
+
+PARTICIPANT_FIELDS = (
+    "first_name",
+    "last_name",
+    "birth_name",
+    "birth_date",
+    "sex",
+    "email",
+    "phone",
+    "address",
+    "postal_code",
+    "commune",
+    "qualification_level",
+    "situation_at_entry",
+    "entry_date",
+    "prescriber",
+    "referent",
+    "informed_on",
+)
+
+
+def _check_facilitator_staff(facilitator, by) -> None:
+    org = current_organization(by)
+    if org is None or org.kind != OrganizationKind.FACILITATOR or org.pk != facilitator.pk:
+        raise Refused("Seule l'équipe du facilitateur peut faire cette opération.")
+
+
+def _check_prescriber(facilitator, prescriber) -> None:
+    if prescriber is None:
+        return
+    if (
+        prescriber.kind != OrganizationKind.PRESCRIBER
+        or not prescriber.partnerships.filter(facilitator=facilitator).exists()
+    ):
+        raise Refused("Ce prescripteur ne fait pas partie de vos partenaires.")
+
+
+def _clean_values(values: dict) -> dict:
+    unknown = set(values) - set(PARTICIPANT_FIELDS)
+    if unknown:
+        raise TypeError(f"Champs inconnus : {sorted(unknown)}")
+    return {
+        name: (" ".join(value.split()) if isinstance(value, str) and name != "address" else value)
+        for name, value in values.items()
+    }
+
+
+def create_participant(*, facilitator, by, **values) -> Participant:
+    """A new participant of `facilitator`. Duplicates are looked for by the caller (`find_duplicates`)."""
+    _check_facilitator_staff(facilitator, by)
+    values = _clean_values(values)
+    _check_prescriber(facilitator, values.get("prescriber"))
+    with transaction.atomic():
+        participant = Participant(facilitator=facilitator)
+        for name, value in values.items():
+            setattr(participant, name, "" if value is None and _is_text(name) else value)
+        participant.save()
+        record(action=Action.CREATE, obj=participant, by=by, detail="fiche participant créée")
+        refresh_profile(participant)  # profile at entry, for reporting
+    return participant
+
+
+def _is_text(name: str) -> bool:
+    field = Participant._meta.get_field(name)
+    return isinstance(field, CharField) and not field.null
+
+
+def update_participant(*, participant: Participant, by, **values) -> Participant:
+    """Change the participant's file; the audit entry keeps the values before and after (the history)."""
+    _check_staff(participant, by, system_allowed=False)
+    if participant.merged_into_id is not None:
+        raise Refused("Cette fiche a été fusionnée dans une autre : modifiez la fiche conservée.")
+    values = _clean_values(values)
+    _check_prescriber(participant.facilitator, values.get("prescriber"))
+    with transaction.atomic():
+        row = Participant.objects.select_for_update().get(pk=participant.pk)
+        before = snapshot(row)
+        for name, value in values.items():
+            setattr(row, name, "" if value is None and _is_text(name) else value)
+        changes = diff(before, snapshot(row))
+        changes.pop("normalized_name", None)
+        if changes:
+            row.save()
+            record(action=Action.UPDATE, obj=row, by=by, changes=changes, detail="fiche participant modifiée")
+            refresh_profile(row)  # profile at entry, for reporting
+    return row
+
+
+# --- Eligibility assessments ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CriterionLine:
+    criterion: object  # reference.EligibilityCriterion
+    evidence_kind: str  # AssessmentCriterion.EvidenceKind
+    evidence_date: datetime.date | None = None
+
+
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    """`day` plus `months` months (the 31st becomes the month's last day)."""
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    for last in (31, 30, 29, 28):
+        try:
+            return datetime.date(year, month, min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def validity_months(facilitator) -> int:
+    """The facilitator's eligibility validity (FacilitatorSettings, 24 months by default)."""
+    months = (
+        FacilitatorSettings.objects.filter(facilitator=facilitator)
+        .values_list("eligibility_validity_months", flat=True)
+        .first()
+    )
+    return months or FacilitatorSettings._meta.get_field("eligibility_validity_months").default
+
+
+def default_valid_until(facilitator, assessed_on: datetime.date) -> datetime.date:
+    return add_months(assessed_on, validity_months(facilitator))
+
+
+def validate_eligibility(
+    *,
+    participant: Participant,
+    by,
+    assessed_on: datetime.date,
+    lines: list[CriterionLine],
+    valid_until: datetime.date | None = None,
+    prescriber=None,
+    reason: str = "",
+) -> EligibilityAssessment:
+    """A NEW assessment of the participant's eligibility (re-validation never overwrites the previous ones).
+
+    The validating member is `by`; `valid_until` defaults to `assessed_on` + the facilitator's validity.
+    A criterion that requires a reason ("autre, sur avis motivé") requires the prescriber and the reason.
+    Only the kind and date of the evidence are stored, never the document.
+    """
+    _check_staff(participant, by, system_allowed=False)
+    if participant.merged_into_id is not None:
+        raise Refused(
+            "Cette fiche a été fusionnée dans une autre : validez l'éligibilité sur la fiche conservée."
+        )
+    reason = (reason or "").strip()
+    errors = []
+    if not lines:
+        errors.append("Cochez au moins un critère d'éligibilité.")
+    codes = [line.criterion.code for line in lines]
+    if len(set(codes)) != len(codes):
+        errors.append("Un critère ne peut être retenu qu'une fois.")
+    valid_kinds = set(AssessmentCriterion.EvidenceKind.values)
+    for line in lines:
+        if line.evidence_kind not in valid_kinds:
+            errors.append(f"Indiquez le justificatif du critère « {line.criterion.label} ».")
+        if line.evidence_date and line.evidence_date > assessed_on:
+            errors.append(
+                f"Le justificatif du critère « {line.criterion.label} » ne peut pas être postérieur à la validation."
+            )
+    reasoned = [line.criterion for line in lines if line.criterion.requires_reason]
+    if reasoned and prescriber is None:
+        errors.append(f"Le critère « {reasoned[0].label} » exige le prescripteur qui a donné son avis.")
+    if reasoned and not reason:
+        errors.append(f"Le critère « {reasoned[0].label} » exige l'avis motivé du prescripteur.")
+    valid_until = valid_until or default_valid_until(participant.facilitator, assessed_on)
+    if valid_until < assessed_on:
+        errors.append("La fin de validité doit être postérieure ou égale à la date de validation.")
+    if errors:
+        raise Refused(errors)
+    _check_prescriber(participant.facilitator, prescriber)
+    with transaction.atomic():
+        assessment = EligibilityAssessment.objects.create(
+            facilitator_id=participant.facilitator_id,
+            participant=participant,
+            assessed_on=assessed_on,
+            valid_until=valid_until,
+            validated_by=by if getattr(by, "is_authenticated", False) else None,
+            prescriber=prescriber,
+            reason=reason,
+        )
+        AssessmentCriterion.objects.bulk_create(
+            AssessmentCriterion(
+                assessment=assessment,
+                criterion=line.criterion,
+                evidence_kind=line.evidence_kind,
+                evidence_date=line.evidence_date,
+            )
+            for line in lines
+        )
+        changes = {
+            key: [None, value]
+            for key, value in snapshot(assessment).items()
+            if key not in {"id", "facilitator_id"}
+        }
+        changes["criteria"] = [
+            None,
+            [
+                {
+                    "code": line.criterion.code,
+                    "evidence_kind": line.evidence_kind,
+                    "evidence_date": str(line.evidence_date) if line.evidence_date else None,
+                }
+                for line in lines
+            ],
+        ]
+        record(
+            action=Action.CREATE,
+            obj=assessment,
+            by=by,
+            changes=changes,
+            detail=f"éligibilité validée pour la fiche {participant.uuid}",
+        )
+        refresh_profile(participant)  # criteria at entry, for reporting
+    return assessment
 
 
 # --- QPV residence --------------------------------------------------------------------------------------------
@@ -164,7 +394,8 @@ def resolve_participant_qpv(
         else:
             outcome = _outcome_for(geocoder.geocode(address, key=str(participant.uuid)), day)
     with transaction.atomic():
-        _store(participant, outcome, by=by, detail="QPV par géocodage de l'adresse")
+        if _store(participant, outcome, by=by, detail="QPV par géocodage de l'adresse"):
+            refresh_profile(participant)  # QPV at entry, for reporting
     return participant
 
 
@@ -195,7 +426,8 @@ def override_participant_qpv(
             QpvResidence.OUTSIDE, millesime=millesime.year, method=QpvMethod.MANUAL, reason=reason
         )
     with transaction.atomic():
-        _store(participant, outcome, by=by, detail=f"QPV saisi à la main : {reason}")
+        if _store(participant, outcome, by=by, detail=f"QPV saisi à la main : {reason}"):
+            refresh_profile(participant)  # QPV at entry, for reporting
     return participant
 
 
@@ -283,12 +515,15 @@ def resolve_facilitator_qpv(
             continue
         for (participant, day), result in zip(to_geocode, results, strict=True):
             outcomes[participant.pk] = _outcome_for(result, day)
+        changed = []
         with transaction.atomic():
             for participant in chunk:
                 outcome = outcomes[participant.pk]
                 report.counts[str(outcome.status)] += 1
                 if _store(participant, outcome, by=by, detail="QPV par géocodage (traitement par lot)"):
                     report.changed += 1
+                    changed.append(participant.pk)
+            refresh_profiles(changed)  # QPV at entry, for reporting (one batch)
     return report
 
 
@@ -334,6 +569,7 @@ def merge_participants(*, kept: Participant, duplicate: Participant, by) -> Part
 
         duplicate_row.merged_into = kept_row
         Participant.objects.filter(pk=duplicate_row.pk).update(merged_into=kept_row)
+        refresh_profiles([kept_row.pk, duplicate_row.pk])  # entry = the kept record's first contract now
         summary = ", ".join(
             f"{len(uuids)} {word}"
             for word, uuids in zip(

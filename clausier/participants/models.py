@@ -49,6 +49,14 @@ class ParticipantQuerySet(TenantQuerySet):
         """`person_id`: the kept record's id, so that merged duplicates count once."""
         return self.annotate(person_id=Coalesce("merged_into_id", "id"))
 
+    def with_profile(self):
+        """Join the profile at entry (`participant.profile`; filter with `profile__age_band=…` etc.).
+
+        Profiles are computed by `clausier.participants.profiles.refresh_profiles` (and the actions that
+        change a participant, its assessments or its contracts); a participant never refreshed has none.
+        """
+        return self.select_related("profile")
+
 
 class Participant(TenantModel):
     first_name = models.CharField("prénom", max_length=120)
@@ -243,3 +251,111 @@ class Outcome(TenantModel):
             models.UniqueConstraint(fields=["contract", "timing"], name="outcome_unique_per_contract_timing")
         ]
         indexes = [models.Index(fields=["facilitator", "observed_on"], name="outcome_fac_observed")]
+
+
+# --- Profile at entry, for reporting ---------------------------------------------------------------------------
+
+
+class AgeBand(models.TextChoices):
+    UNDER_26 = "lt26", "Moins de 26 ans"
+    FROM_26_TO_49 = "26_49", "26 à 49 ans"
+    FROM_50 = "ge50", "50 ans et plus"
+    UNKNOWN = "unknown", "Inconnu"
+
+
+class QualificationBand(models.TextChoices):
+    """The reporting bands of `reference.QualificationLevel.band` ("infra 3", "3", "4", "5+")."""
+
+    INFRA_3 = "infra3", "Infra 3"
+    LEVEL_3 = "3", "Niveau 3"
+    LEVEL_4 = "4", "Niveau 4"
+    LEVEL_5_PLUS = "5plus", "Niveau 5 et plus"
+    UNKNOWN = "unknown", "Inconnu"
+
+
+class QpvFlag(models.TextChoices):
+    INSIDE = "inside", "Réside en QPV"
+    OUTSIDE = "outside", "Hors QPV"
+    UNKNOWN = "unknown", "Inconnu"
+
+
+class ParticipantProfile(models.Model):
+    """What a participant was at entry, computed once and stored for SQL reporting.
+
+    Entry is the start of the first contract, else the entry date in the scheme (`reference_date`).
+    Written only by `clausier.participants.profiles` (derived data: no audit entry of its own).
+    """
+
+    participant = models.OneToOneField(
+        Participant, primary_key=True, on_delete=models.CASCADE, related_name="profile"
+    )
+    facilitator = models.ForeignKey(
+        "organizations.Organization", verbose_name="facilitateur", on_delete=models.PROTECT, related_name="+"
+    )
+    reference_date = models.DateField("date d'entrée retenue", null=True, blank=True)
+    age_at_entry = models.PositiveSmallIntegerField("âge à l'entrée", null=True, blank=True)
+    age_band = models.CharField("tranche d'âge à l'entrée", max_length=7, choices=AgeBand.choices)
+    qualification_band = models.CharField(
+        "niveau de qualification à l'entrée", max_length=7, choices=QualificationBand.choices
+    )
+    qpv_flag = models.CharField("résidence en QPV à l'entrée", max_length=7, choices=QpvFlag.choices)
+    qpv_code = models.CharField("code QPV", max_length=12, blank=True)
+    commune = models.ForeignKey(
+        "geo.Commune",
+        verbose_name="commune",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    assessment = models.ForeignKey(
+        EligibilityAssessment,
+        verbose_name="validation d'éligibilité en cours à l'entrée",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    criteria = models.ManyToManyField(
+        "reference.EligibilityCriterion",
+        through="ProfileCriterion",
+        verbose_name="critères à l'entrée",
+        related_name="+",
+    )
+    computed_at = models.DateTimeField("calculé le")
+
+    class Meta:
+        verbose_name = "profil à l'entrée"
+        verbose_name_plural = "profils à l'entrée"
+        indexes = [
+            models.Index(fields=["facilitator", "age_band"], name="profile_fac_age"),
+            models.Index(fields=["facilitator", "qualification_band"], name="profile_fac_qualification"),
+            models.Index(fields=["facilitator", "qpv_flag"], name="profile_fac_qpv"),
+            models.Index(fields=["facilitator", "commune"], name="profile_fac_commune"),
+        ]
+
+    def __str__(self):
+        return f"Profil à l'entrée de {self.participant_id}"
+
+
+class ProfileCriterion(models.Model):
+    """One eligibility criterion held at entry (a row per criterion: countable in SQL on any database)."""
+
+    profile = models.ForeignKey(ParticipantProfile, on_delete=models.CASCADE, related_name="criterion_lines")
+    facilitator = models.ForeignKey(
+        "organizations.Organization", verbose_name="facilitateur", on_delete=models.PROTECT, related_name="+"
+    )
+    criterion = models.ForeignKey(
+        "reference.EligibilityCriterion", on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "critère à l'entrée"
+        verbose_name_plural = "critères à l'entrée"
+        constraints = [
+            models.UniqueConstraint(fields=["profile", "criterion"], name="profile_criterion_unique")
+        ]
+        indexes = [models.Index(fields=["facilitator", "criterion"], name="profile_criterion_fac")]
+
+    def __str__(self):
+        return str(self.criterion_id)

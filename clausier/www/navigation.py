@@ -15,6 +15,7 @@ MENU = [
     ("Prescripteurs", "www:prescriber_list", {K.FACILITATOR}),
     ("Participants", "www:participant_list", {K.FACILITATOR, K.COMPANY, K.INSERTION_STRUCTURE, K.PRESCRIBER}),
     ("Contrats", "www:contract_list", {K.FACILITATOR, K.COMPANY, K.INSERTION_STRUCTURE}),
+    ("Sorties à renseigner", "www:outcome_followup", {K.FACILITATOR}),
     ("Paramètres", "www:parameters", {K.FACILITATOR}),
     ("Relevés d'heures", "www:statement_list", {K.FACILITATOR, K.COMPANY, K.INSERTION_STRUCTURE}),
     ("Conventions de globalisation", "www:pool_list", {K.FACILITATOR}),

@@ -40,4 +40,6 @@ urlpatterns = [
     # Sizing parameters, contracts (clauses area) and the monthly hours, statements and lot follow-up (hours area)
     path("", include("clausier.www.urls_clauses")),
     path("", include("clausier.www.urls_hours")),
+    path("", include("clausier.www.urls_participants")),
+    path("", include("clausier.www.urls_outcomes")),  # outcomes: follow-up list and form (issue 4)
 ]

@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import Count, F, Sum
 from django.test import override_settings
 
 from clausier.demo import data
@@ -29,7 +29,16 @@ from clausier.demo.generator import (
     luhn_valid,
     month_start,
 )
-from clausier.employment.models import Contract, HoursRecord
+from clausier.employment.counting import RuleBook
+from clausier.employment.models import (
+    Contract,
+    CountingRule,
+    HoursRecord,
+    MonthlyStatement,
+    StatementStatus,
+    StatementTransition,
+)
+from clausier.employment.queries import previous_month, statements_to_chase
 from clausier.organizations.models import (
     Facilitator,
     Membership,
@@ -39,7 +48,9 @@ from clausier.organizations.models import (
     User,
 )
 from clausier.participants.models import Participant
-from clausier.procurement.models import Clause, Market
+from clausier.procurement.followup import Status, add_months
+from clausier.procurement.models import Clause, GlobalisationAgreement, Lot, Market
+from clausier.procurement.progress import lots_progress, validated_hours
 from clausier.reporting.indicators import participants_per_year, territory_figures
 
 COMMUNES_CSV = (
@@ -105,7 +116,8 @@ def test_hours_records_stay_within_0_220_and_inside_their_contract(facilitator):
     months = {month for month, *_ in rows}
     assert last_month in months, "the last complete month has hours"
     records = HoursRecord.objects.filter(facilitator=facilitator)
-    assert not records.exclude(statement__status="validated").exists()
+    # Only the last complete month has statements still to validate.
+    assert not records.exclude(statement__status="validated").exclude(month=last_month).exists()
     assert not records.exclude(counted_hours=F("hours")).exists()
     assert not records.exclude(statement__employer=F("contract__employer")).exists()
     assert not records.exclude(statement__month=F("month")).exists()
@@ -272,3 +284,149 @@ def test_embedded_communes_match_the_official_list():
             for r in csv.DictReader(f)
         ]
     assert sorted(data.COMMUNES) == sorted(official)
+
+
+# --- a living cellule: lots on track, last month's statements, counting rules, globalisation ---------------
+
+
+def clause_lots_progress(facilitator, today):
+    lots = Lot.objects.filter(facilitator=facilitator, clause__isnull=False).select_related(
+        "clause", "market"
+    )
+    return lots_progress(lots, today=today).values()
+
+
+def test_every_lot_started_six_months_ago_has_validated_hours(facilitator):
+    today = datetime.date.today()
+    since = add_months(month_start(today), -6)
+
+    empty = [
+        f"{p.lot.market.reference} lot {p.lot.number}"
+        for p in clause_lots_progress(facilitator, today)
+        if p.lot.start_date <= since and p.own == 0
+    ]
+
+    assert not empty
+
+
+def test_lots_not_started_have_no_contracts(facilitator):
+    today = datetime.date.today()
+    upcoming = Lot.objects.filter(facilitator=facilitator, clause__isnull=False, start_date__gt=today)
+
+    assert not Contract.objects.filter(lot__in=upcoming).exists()
+
+
+def test_running_lots_are_mostly_on_track(facilitator):
+    today = datetime.date.today()
+    running = [
+        p.followup.status
+        for p in clause_lots_progress(facilitator, today)
+        if p.lot.end_date >= today and p.followup.status != Status.UPCOMING
+    ]
+    counts = Counter(running)
+
+    assert len(running) > 50
+    assert (counts[Status.AT_RISK] + counts[Status.LATE]) / len(running) < 0.25
+    assert counts[Status.LATE] / len(running) <= 0.08
+    assert counts[Status.ON_TRACK] / len(running) > 0.7
+
+
+def test_ended_lots_mostly_reach_their_target(facilitator):
+    today = datetime.date.today()
+    ratios = [
+        (p.own + p.from_pool) / p.target
+        for p in clause_lots_progress(facilitator, today)
+        if p.lot.end_date < today
+    ]
+
+    assert len(ratios) > 300
+    assert sum(1 for r in ratios if 0.9 <= r <= 1.3) / len(ratios) > 0.85
+    assert sum(1 for r in ratios if r >= 1) / len(ratios) > 0.7
+
+
+def test_last_month_statements_to_validate_returned_and_missing(facilitator):
+    month = previous_month(datetime.date.today())
+    statements = MonthlyStatement.objects.filter(facilitator=facilitator, month=month)
+    status = Counter(statements.values_list("status", flat=True))
+
+    assert status[StatementStatus.SUBMITTED] >= 1
+    assert status[StatementStatus.RETURNED] >= 1
+    assert status[StatementStatus.VALIDATED] > 3 * (
+        status[StatementStatus.SUBMITTED] + status[StatementStatus.RETURNED]
+    )
+    chase = list(statements_to_chase(facilitator, month))
+    missing = [org for org in chase if org.statement_status is None]
+    returned = [org for org in chase if org.statement_status == StatementStatus.RETURNED]
+    assert 2 <= len(missing) <= 3
+    assert returned
+    # Their transitions say who did what, when; a returned statement says why.
+    facilitator_staff = set(
+        Membership.objects.filter(organization=facilitator).values_list("user_id", flat=True)
+    )
+    for statement in statements.exclude(status=StatementStatus.DRAFT):
+        steps = list(statement.transitions.all())
+        assert steps and steps[-1].to_status == statement.status
+        assert all(a.at <= b.at for a, b in zip(steps, steps[1:], strict=False))
+        if statement.status in (StatementStatus.VALIDATED, StatementStatus.RETURNED):
+            assert steps[-1].by_id in facilitator_staff
+        if statement.status == StatementStatus.RETURNED:
+            assert steps[-1].comment
+    transitions = StatementTransition.objects.filter(statement__facilitator=facilitator)
+    assert not transitions.filter(at__date__gt=datetime.date.today()).exists()
+    assert transitions.filter(at__date__lt=datetime.date(2013, 1, 1)).exists()
+
+
+def test_hours_of_statements_not_validated_do_not_count(facilitator):
+    month = previous_month(datetime.date.today())
+    pending = HoursRecord.objects.filter(facilitator=facilitator, month=month).exclude(
+        statement__status=StatementStatus.VALIDATED
+    )
+    all_hours = HoursRecord.objects.filter(facilitator=facilitator).aggregate(h=Sum("counted_hours"))["h"]
+
+    assert pending.exists()
+    assert (
+        validated_hours().filter(facilitator=facilitator).aggregate(h=Sum("counted_hours"))["h"] == 1_824_868
+    )
+    assert all_hours > 1_824_868
+    assert territory_figures(facilitator).hours == 1_824_868
+
+
+def test_counting_rules_versions_and_the_rule_of_each_record(facilitator):
+    rules = CountingRule.objects.filter(facilitator=facilitator)
+    assert rules.count() >= 5
+    assert not rules.exclude(coefficient=1).exists()
+    assert not rules.filter(count_training=False).exists()
+    ctti = rules.filter(modality__code="provision", contract_type__code="ctti")
+    assert ctti.count() == 2  # two versions
+    assert rules.filter(contract_type__code="apprenticeship", count_training=True).exists()
+
+    book = RuleBook(facilitator)
+    records = HoursRecord.objects.filter(facilitator=facilitator).values_list(
+        "rule_id", "month", "contract__modality_id", "contract__contract_type_id"
+    )
+    used = set()
+    for rule_id, month, modality_id, contract_type_id in records:
+        expected = book.rule_for(modality_id=modality_id, contract_type_id=contract_type_id, month=month)
+        assert rule_id == expected.pk
+        used.add(rule_id)
+    assert used == set(rules.values_list("pk", flat=True))
+
+
+def test_two_globalisation_agreements_across_two_buyers(facilitator):
+    agreements = GlobalisationAgreement.objects.filter(facilitator=facilitator)
+
+    assert agreements.count() == 2
+    for agreement in agreements:
+        lots = agreement.lots.all()
+        assert lots.values("market__buyer").distinct().count() == 2
+        assert not lots.exclude(awards__company=agreement.company).exists()
+        assert agreement.start_date <= min(lot.start_date for lot in lots)
+
+
+def test_every_participant_has_a_profile(facilitator):
+    from clausier.participants.models import Participant, ParticipantProfile
+
+    assert (
+        ParticipantProfile.objects.filter(facilitator=facilitator).count()
+        == Participant.objects.filter(facilitator=facilitator).count()
+    )

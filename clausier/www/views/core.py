@@ -1,13 +1,10 @@
-"""Login, dashboard, organization switcher."""
+"""The login form (used by `clausier.accounts`), the dashboard, the organization switcher."""
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import Http404
 from django.shortcuts import redirect
-from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
 
@@ -36,13 +33,6 @@ class LoginForm(DsfrFormMixin, AuthenticationForm):
             username = User.objects.filter(email__iexact=email).values_list("username", flat=True).first()
             self.cleaned_data["username"] = username or email
         return super().clean()
-
-
-@method_decorator(login_not_required, name="dispatch")
-class LoginView(auth_views.LoginView):
-    template_name = "www/login.html"
-    form_class = LoginForm
-    redirect_authenticated_user = True
 
 
 class DashboardView(TemplateView):

@@ -8,6 +8,7 @@ from clausier.participants.models import EligibilityAssessment, Outcome
 from clausier.www import filters, queries
 from clausier.www.lists import Column, FilteredListView
 from clausier.www.views.base import DetailView
+from clausier.www.views.participants import participant_staff_context
 
 
 class ParticipantListView(FilteredListView):
@@ -24,6 +25,7 @@ class ParticipantListView(FilteredListView):
         "heures": ("hours_realised",),
     }
     default_sort = "nom"
+    create_url_name = "www:participant_create"
     columns = (
         Column("Nom", "nom"),
         Column("Date de naissance", "naissance"),
@@ -49,6 +51,7 @@ class ParticipantDetailView(DetailView):
         user = self.request.user
         context["contracts"] = queries.contracts(user).filter(participant=self.object).order_by("-start_date")
         if is_facilitator_staff(user):
+            context.update(participant_staff_context(self.object))
             # Criteria are sensitive (RGPD art. 9/10): facilitator staff only.
             context["assessments"] = (
                 EligibilityAssessment.objects.visible_to(user)
@@ -118,4 +121,10 @@ class ContractDetailView(DetailView):
         context["hours_total"] = hours.aggregate(total=Sum("hours"))["total"] or 0
         context["hours_realised"] = self.object.hours_realised
         context["title"] = f"Contrat de {self.object.participant}"
+        if context["is_staff_view"]:
+            outcomes = {o.timing: o for o in self.object.outcomes.select_related("category")}
+            context["outcome_slots"] = [
+                ("À la fin du contrat", "www:outcome_end", outcomes.get(Outcome.Timing.END)),
+                ("À 6 mois", "www:outcome_six_months", outcomes.get(Outcome.Timing.SIX_MONTHS)),
+            ]
         return context
