@@ -31,7 +31,6 @@ from clausier.accounts.forms import (
 from clausier.accounts.models import LoginStep, TOTPDevice
 from clausier.organizations.access import is_facilitator_admin, is_facilitator_staff
 from clausier.organizations.models import FacilitatorSettings, Membership, User
-from clausier.www.views.core import LoginView as BaseLoginView
 
 CODE_REJECTED = "Code incorrect ou déjà utilisé. Vérifiez l'heure de votre téléphone et réessayez."
 
@@ -40,9 +39,10 @@ CODE_REJECTED = "Code incorrect ou déjà utilisé. Vérifiez l'heure de votre t
 
 
 @method_decorator(login_not_required, name="dispatch")
-class LoginView(BaseLoginView):
+class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     form_class = LoginForm
+    redirect_authenticated_user = True
 
     def form_valid(self, form):
         user = form.get_user()

@@ -3,7 +3,8 @@
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 
 from clausier.procurement.models import HOURS
 from clausier.utils.models import TenantModel, TenantQuerySet
@@ -122,10 +123,13 @@ class CountingRule(TenantModel):
         verbose_name_plural = "règles de comptage"
         ordering = ["-valid_from"]
         constraints = [
+            # One version per scope and date; an empty scope (NULL) counts as a value (works on SQLite too).
             models.UniqueConstraint(
-                fields=["facilitator", "modality", "contract_type", "valid_from"],
+                "facilitator",
+                Coalesce("modality", Value(0)),
+                Coalesce("contract_type", Value(0)),
+                "valid_from",
                 name="counting_rule_unique_version",
-                nulls_distinct=False,
             ),
             models.CheckConstraint(condition=Q(coefficient__gte=0), name="counting_rule_coefficient_ge0"),
         ]

@@ -65,9 +65,10 @@ def _partner_rules(model_label: str, org: Organization) -> Q | None:
             kind, lambda: None
         )()
     if model_label == "procurement.clause":
-        return {K.BUYER: lambda: Q(lot__market__buyer=org), K.COMPANY: lambda: Q(lot_id__in=awarded_lots())}.get(
-            kind, lambda: None
-        )()
+        return {
+            K.BUYER: lambda: Q(lot__market__buyer=org),
+            K.COMPANY: lambda: Q(lot_id__in=awarded_lots()),
+        }.get(kind, lambda: None)()
     if model_label == "procurement.award":
         return {K.BUYER: lambda: Q(lot__market__buyer=org), K.COMPANY: lambda: Q(company=org)}.get(
             kind, lambda: None
@@ -112,7 +113,9 @@ def organizations_visible_to(user, queryset: QuerySet | None = None) -> QuerySet
 
 def get_object_for_user_or_404(queryset_or_model, user, **lookup):
     """The object matching `lookup` among those `user` may see, or 404 (never 403: no existence leak)."""
-    queryset = queryset_or_model if isinstance(queryset_or_model, QuerySet) else queryset_or_model.objects.all()
+    queryset = (
+        queryset_or_model if isinstance(queryset_or_model, QuerySet) else queryset_or_model.objects.all()
+    )
     if queryset.model is Organization or issubclass(queryset.model, Organization):
         queryset = organizations_visible_to(user, queryset)
     else:
@@ -124,4 +127,9 @@ def get_object_for_user_or_404(queryset_or_model, user, **lookup):
 
 
 def memberships_of(user):
-    return Membership.objects.active().filter(user=user).select_related("organization").order_by("organization__name")
+    return (
+        Membership.objects.active()
+        .filter(user=user)
+        .select_related("organization")
+        .order_by("organization__name")
+    )

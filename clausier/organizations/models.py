@@ -222,7 +222,9 @@ class Partnership(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["facilitator", "partner"], name="partnership_unique"),
             models.CheckConstraint(
-                condition=Q(end_date__isnull=True) | Q(start_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+                condition=Q(end_date__isnull=True)
+                | Q(start_date__isnull=True)
+                | Q(end_date__gte=models.F("start_date")),
                 name="partnership_dates_in_order",
             ),
         ]
@@ -238,7 +240,9 @@ class FacilitatorSettings(models.Model):
         Organization, on_delete=models.CASCADE, related_name="settings", primary_key=True
     )
     fte_hours = models.PositiveIntegerField("heures par ETP", default=1600)
-    eligibility_validity_months = models.PositiveSmallIntegerField("validité de l'éligibilité (mois)", default=24)
+    eligibility_validity_months = models.PositiveSmallIntegerField(
+        "validité de l'éligibilité (mois)", default=24
+    )
     territory_label = models.CharField("territoire", max_length=200, blank=True)
     first_year = models.PositiveSmallIntegerField("première année d'activité", null=True, blank=True)
     minimum_clause_hours = models.PositiveIntegerField(

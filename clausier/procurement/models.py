@@ -4,7 +4,8 @@ from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 
 from clausier.utils.models import TenantModel, TenantQuerySet
 
@@ -319,9 +320,7 @@ class HourlyCost(models.Model):
         ordering = ["-valid_from"]
         constraints = [
             models.UniqueConstraint(
-                fields=["facilitator", "family", "valid_from"],
-                name="hourly_cost_unique",
-                nulls_distinct=False,
+                "facilitator", Coalesce("family", Value(0)), "valid_from", name="hourly_cost_unique"
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="hourly_cost_gt0"),
         ]

@@ -45,7 +45,12 @@ class LegalBasis(ReferenceItem):
     article = models.CharField("article", max_length=40)
     code_version = models.CharField("texte", max_length=60, help_text="CCP 2019, ordonnance 2015, CMP 2006…")
     replaced_by = models.ForeignKey(
-        "self", verbose_name="remplacé par", null=True, blank=True, on_delete=models.PROTECT, related_name="replaces"
+        "self",
+        verbose_name="remplacé par",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="replaces",
     )
     in_force_from = models.DateField("en vigueur du", null=True, blank=True)
     in_force_until = models.DateField("en vigueur jusqu'au", null=True, blank=True)
@@ -123,7 +128,9 @@ class EligibilityCriterion(ReferenceItem):
 class LotFamily(ReferenceItem):
     """Family of lots used to pre-fill the labour share when sizing a clause."""
 
-    default_labour_share = models.DecimalField("part de main-d'œuvre par défaut", max_digits=5, decimal_places=4)
+    default_labour_share = models.DecimalField(
+        "part de main-d'œuvre par défaut", max_digits=5, decimal_places=4
+    )
 
     class Meta(ReferenceItem.Meta):
         verbose_name = "famille de lots"

@@ -97,5 +97,7 @@ def participants_per_year(facilitator, until: int | None = None) -> list[tuple[i
     until = until or datetime.date.today().year
     person = Coalesce("participant__merged_into_id", "participant_id")
     years = range(first.year, until + 1)
-    counts = contracts.aggregate(**{f"y{y}": Count(person, distinct=True, filter=overlapping(y)) for y in years})
+    counts = contracts.aggregate(
+        **{f"y{y}": Count(person, distinct=True, filter=overlapping(y)) for y in years}
+    )
     return [(y, counts[f"y{y}"]) for y in years]

@@ -252,3 +252,12 @@ def test_contract_refusals_list_every_problem(contract, staff):
     assert "n'est pas attributaire" in messages
     assert "postérieure à la date de début" in messages
     assert "éligibilité" in messages
+
+
+def test_one_rule_version_per_scope_and_date_even_for_the_general_rule(contract):
+    from django.db import IntegrityError, transaction
+
+    day = datetime.date(2025, 1, 1)
+    CountingRule.objects.create(facilitator=contract.facilitator, valid_from=day)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CountingRule.objects.create(facilitator=contract.facilitator, valid_from=day, coefficient=D(2))
