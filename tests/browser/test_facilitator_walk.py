@@ -4,8 +4,9 @@ import re
 from pathlib import Path
 
 import pytest
-from clausier.demo.generator import DEMO_PASSWORD, demo_logins
 from django.core.management import call_command
+
+from clausier.demo.generator import DEMO_PASSWORD, demo_logins
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
