@@ -66,7 +66,7 @@ def _axis(top: Decimal, left: int, right: int, y0: int, plot_h: int) -> SafeStri
                 right,
                 left - 6,
                 y + 4,
-                fr_number(value),
+                fr_number(value, 2),
                 y=f"{y:.1f}",
             )
         )
@@ -79,6 +79,8 @@ def bar_chart(
     left, right, top_pad, bottom = 64, width - 12, 16, height - 32
     plot_h = bottom - top_pad
     top = _nice_max(max((p.value for p in points), default=Decimal(0)))
+    if top < 4 and all(p.value == int(p.value) for p in points):
+        top = Decimal(4)  # counts of people: whole-number ticks
     slot = (right - left) / max(len(points), 1)
     bars = format_html_join(
         "",

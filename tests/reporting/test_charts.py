@@ -34,3 +34,9 @@ def test_nice_max():
     assert _nice_max(Decimal(1983)) == 2000
     assert _nice_max(Decimal(210)) == 250
     assert _nice_max(Decimal(0)) == 1
+
+
+def test_small_counts_get_distinct_axis_labels():
+    svg = bar_chart([Point("2023", Decimal(2)), Point("2024", Decimal(1))], title="t", description="d")
+    labels = [t.text for t in ElementTree.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")][:5]
+    assert labels == ["0", "1", "2", "3", "4"]
