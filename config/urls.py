@@ -14,5 +14,6 @@ urlpatterns = [
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("clausier.accounts.urls")),
     path("", include("clausier.publicsite.urls")),
+    path("equipe/site-public/", include("clausier.publicsite.urls_staff")),  # staff area of the public site
     path("", include("clausier.www.urls")),
 ]

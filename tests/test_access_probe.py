@@ -39,6 +39,14 @@ PUBLIC_URL_NAMES |= {
     "accounts:password_reset_confirm",
     "accounts:password_reset_complete",
 }
+# --- Public site area (issue 5) --- the cellules, each cellule's home and documentation, its files.
+PUBLIC_URL_NAMES |= {
+    "public:cellule_list",
+    "public:home",
+    "public:documentation",
+    "public:document_download",
+    "public:partner_logo",
+}
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,7 @@ class Case:
     legit: frozenset  # roles of world A that may see it
     post: object = None  # callable(world) -> a valid form payload, for pages that write
     kwargs: object = field(default=None)  # callable(world) -> URL kwargs; default {"uuid": target.uuid}
+    writer: str = "facilitator_member"  # the staff role whose POST must write (admin-only pages: the admin)
 
     def url_kwargs(self, world):
         if self.kwargs is not None:
@@ -90,6 +99,18 @@ def clause_payload(w):
     return {"legal_basis": "ccp_l2112_2", "method": "fixed", "hours_target": "1234"}
 
 
+def _import_run(w):  # imports area (issue 7)
+    from tests.www.test_imports import import_run_for
+
+    return import_run_for(w)
+
+
+def _import_mapping(w):  # imports area (issue 7)
+    from tests.www.test_imports import mapping_payload
+
+    return mapping_payload(w)
+
+
 def contract_payload(w):  # clauses area: a direct hire by the awarded company, eligibility valid
     return {
         "company": str(w.orgs["company"].uuid),
@@ -99,6 +120,22 @@ def contract_payload(w):  # clauses area: a direct hire by the awarded company, 
         "end_date": "31/08/2024",
         "weekly_hours": "35",
     }
+
+
+def public_document(w):  # public site area (issue 5): a document of A's documentation space
+    from clausier.publicsite.models import PublicDocument
+
+    defaults = {"audience": "buyers", "file": "sonde.pdf", "original_name": "sonde.pdf", "size": 9}
+    defaults["content_type"] = "application/pdf"
+    return PublicDocument.objects.get_or_create(
+        facilitator=w.facilitator, title="Document de la sonde", defaults=defaults
+    )[0]
+
+
+def public_partner(w):  # public site area (issue 5): a partner shown on A's public page
+    from clausier.publicsite.models import Partner
+
+    return Partner.objects.get_or_create(facilitator=w.facilitator, name="Partenaire de la sonde")[0]
 
 
 REGISTRY = {
@@ -209,6 +246,22 @@ REGISTRY = {
         STAFF,
         post=lambda w: {"residence": "outside", "reason": "Adresse vérifiée par la sonde"},
     ),
+    # --- RGPD area (issue 6) --- a person's data export (staff; POST logs it), erasure (admins write).
+    "www:participant_subject_export": Case(obj("participant"), STAFF, post=lambda w: {}),
+    "www:participant_erase": Case(
+        obj("participant"),
+        frozenset({"facilitator_admin"}),
+        post=lambda w: {"reason": "Demande écrite de la personne (sonde)", "confirm": "on"},
+        writer="facilitator_admin",
+    ),
+    # --- Imports area (issue 7) --- an uploaded statement of A (staff only); the statement template of A's company.
+    "www:import_preview": Case(lambda w: _import_run(w), STAFF),
+    "www:import_errors": Case(lambda w: _import_run(w), STAFF),
+    "www:import_mapping": Case(
+        lambda w: _import_run(w), STAFF, post=lambda w: {**_import_mapping(w), "save_as": "Sonde"}
+    ),
+    "www:import_commit": Case(lambda w: _import_run(w), STAFF, post=lambda w: {}),
+    "www:statement_template": Case(org("company"), STAFF),
     # --- Outcomes area (issue 4) ---
     # A contract's outcomes, staff only: correcting its end outcome, recording its 6-month one (ended 31/07/2024).
     "www:outcome_end": Case(
@@ -216,6 +269,35 @@ REGISTRY = {
     ),
     "www:outcome_six_months": Case(
         obj("contract"), STAFF, post=lambda w: {"category": "cdi", "observed_on": "15/02/2025"}
+    ),
+    # --- Reporting area (issue 5): bilans (HTML, PDF, XLSX) — the staff, and the buyer for its own ---
+    **{
+        f"www:bilan_{kind}{suffix}": Case(target, STAFF | {"buyer"})
+        for kind, target in (
+            ("buyer", org("buyer")),
+            ("operation", obj("operation")),
+            ("market", obj("market")),
+        )
+        for suffix in ("", "_pdf", "_xlsx")
+    },
+    # --- Public site area (issue 5) --- the staff read the staff area; only the administrators write.
+    "publicsite:document_edit": Case(
+        public_document,
+        STAFF,
+        post=lambda w: {"title": "Titre modifié par la sonde", "audience": "companies"},
+        writer="facilitator_admin",
+    ),
+    "publicsite:document_delete": Case(
+        public_document, STAFF, post=lambda w: {"confirm": "on"}, writer="facilitator_admin"
+    ),
+    "publicsite:partner_edit": Case(
+        public_partner,
+        STAFF,
+        post=lambda w: {"name": "Nom modifié par la sonde", "order": "3"},
+        writer="facilitator_admin",
+    ),
+    "publicsite:partner_delete": Case(
+        public_partner, STAFF, post=lambda w: {"confirm": "on"}, writer="facilitator_admin"
     ),
 }
 
@@ -377,7 +459,7 @@ def test_the_probe_payload_does_write_for_staff(name, worlds, client_for):
     case = REGISTRY[name]
     url = reverse(name, kwargs=case.url_kwargs(a))
     before = database_state()
-    response = client_for(a.users["facilitator_member"]).post(url, case.post(a))
+    response = client_for(a.users[case.writer]).post(url, case.post(a))
     assert response.status_code == 302, getattr(response, "context", None) and [
         form.errors for form in [response.context.get("form")] if form is not None
     ]
@@ -415,6 +497,18 @@ STAFF_ONLY_WITHOUT_IDENTIFIER |= {"www:pool_list", "www:pool_create"}  # hours a
 STAFF_ONLY_WITHOUT_IDENTIFIER |= {"accounts:team_security"}  # --- Accounts area (issue 6) ---
 STAFF_ONLY_WITHOUT_IDENTIFIER |= {"www:participant_create", "www:participant_merges"}  # participants area
 STAFF_ONLY_WITHOUT_IDENTIFIER |= {"www:outcome_followup"}  # --- Outcomes area (issue 4) ---
+STAFF_ONLY_WITHOUT_IDENTIFIER |= {  # --- Reporting area (issue 5): the territory's yearly bilan ---
+    "www:bilan_territory",
+    "www:bilan_territory_pdf",
+    "www:bilan_territory_xlsx",
+}
+STAFF_ONLY_WITHOUT_IDENTIFIER |= {"www:import_start"}  # --- Imports area (issue 7) ---
+STAFF_ONLY_WITHOUT_IDENTIFIER |= {  # --- Public site area (issue 5) --- members read, administrators write
+    "publicsite:index",
+    "publicsite:texts",
+    "publicsite:document_create",
+    "publicsite:partner_create",
+}
 POST_ONLY = {"www:switch_organization", "logout"}
 
 

@@ -173,12 +173,9 @@ def declare_month(*, facilitator, month: datetime.date, entries: list[MonthEntry
         HoursRecord.objects.bulk_update(
             to_update, ["hours", "training_hours", "counted_hours", "rule", "statement", "updated_at"]
         )
+        employer_of = {str(c.uuid): c.employer_id for c, _, _ in parsed}  # once: not per change × statement
         for statement in statements.values():
-            mine = {
-                k: v
-                for k, v in changes.items()
-                if k in {str(c.uuid) for c, _, _ in parsed if c.employer_id == statement.employer_id}
-            }
+            mine = {k: v for k, v in changes.items() if employer_of[k] == statement.employer_id}
             if mine:
                 record(action=Action.UPDATE, obj=statement, by=by, changes=mine, detail="heures du mois")
     return to_create + to_update

@@ -6,6 +6,7 @@ from django.db import transaction
 from clausier.audit.log import diff, record, snapshot
 from clausier.audit.models import Action
 from clausier.organizations.models import Organization, OrganizationKind, Partnership
+from clausier.utils.locking import claim
 
 ORGANIZATION_FIELDS = {
     "name",
@@ -59,13 +60,17 @@ def create_buyer(*, facilitator: Organization, by, name: str, **fields) -> tuple
 
 
 @transaction.atomic
-def update_buyer(*, buyer: Organization, facilitator: Organization, by, **changes) -> Organization:
+def update_buyer(
+    *, buyer: Organization, facilitator: Organization, by, expected_version: int | None = None, **changes
+) -> Organization:
+    """`expected_version` (the edit form's) refuses a stale submit (EditConflict, nothing saved)."""
     values, agreement = _split(changes)
     link = Partnership.objects.select_for_update().filter(facilitator=facilitator, partner=buyer).first()
     if link is None or buyer.kind != OrganizationKind.BUYER:
         raise ValidationError("Ce donneur d'ordre ne fait pas partie de vos partenaires.")
+    claim(buyer, expected_version)
     for obj, new_values in ((buyer, values), (link, agreement)):
-        before = snapshot(obj)
+        before = snapshot(type(obj)._base_manager.get(pk=obj.pk))
         for key, value in new_values.items():
             setattr(obj, key, value)
         obj.full_clean()

@@ -13,6 +13,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.text import slugify
 
+from clausier.utils.locking import version_field
+
 siret_validator = RegexValidator(r"^\d{14}$", "Le SIRET doit compter exactement 14 chiffres.")
 
 
@@ -83,6 +85,7 @@ class Organization(models.Model):
     is_active = models.BooleanField("active", default=True)
     created_at = models.DateTimeField("créée le", auto_now_add=True)
     updated_at = models.DateTimeField("modifiée le", auto_now=True)
+    version = version_field()  # optimistic locking (clausier.utils.locking)
 
     objects = OrganizationQuerySet.as_manager()
 
@@ -250,6 +253,11 @@ class FacilitatorSettings(models.Model):
     )
     max_monthly_hours = models.DecimalField(
         "maximum plausible d'heures par contrat et par mois", max_digits=6, decimal_places=2, default=220
+    )
+    retention_years = models.PositiveSmallIntegerField(
+        "durée de conservation des données des participants sans contact (années)",
+        default=2,
+        help_text="Référentiel CNIL (délibération 2023-095) : 2 ans après le dernier contact, puis anonymisation.",
     )
     require_two_factor = models.BooleanField(
         "double authentification obligatoire pour l'équipe",

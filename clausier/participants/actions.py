@@ -31,6 +31,7 @@ from clausier.participants.models import (
     QpvResidence,
 )
 from clausier.participants.profiles import refresh_profile, refresh_profiles
+from clausier.utils.locking import check_version, claim
 
 QPV_FIELDS = [
     "qpv_status",
@@ -130,11 +131,18 @@ def _is_text(name: str) -> bool:
     return isinstance(field, CharField) and not field.null
 
 
-def update_participant(*, participant: Participant, by, **values) -> Participant:
-    """Change the participant's file; the audit entry keeps the values before and after (the history)."""
+def update_participant(
+    *, participant: Participant, by, expected_version: int | None = None, **values
+) -> Participant:
+    """Change the participant's file; the audit entry keeps the values before and after (the history).
+
+    `expected_version` (the edit form's) refuses a stale submit (EditConflict, nothing saved).
+    """
     _check_staff(participant, by, system_allowed=False)
     if participant.merged_into_id is not None:
         raise Refused("Cette fiche a été fusionnée dans une autre : modifiez la fiche conservée.")
+    if participant.anonymised_on is not None:
+        raise Refused("Cette fiche a été anonymisée : elle ne se modifie plus.")
     values = _clean_values(values)
     _check_prescriber(participant.facilitator, values.get("prescriber"))
     with transaction.atomic():
@@ -144,7 +152,9 @@ def update_participant(*, participant: Participant, by, **values) -> Participant
             setattr(row, name, "" if value is None and _is_text(name) else value)
         changes = diff(before, snapshot(row))
         changes.pop("normalized_name", None)
+        check_version(row, expected_version)
         if changes:
+            claim(row, expected_version)
             row.save()
             record(action=Action.UPDATE, obj=row, by=by, changes=changes, detail="fiche participant modifiée")
             refresh_profile(row)  # profile at entry, for reporting

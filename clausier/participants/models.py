@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 
+from clausier.utils.locking import version_field
 from clausier.utils.models import TenantModel, TenantQuerySet
 from clausier.utils.names import normalize_name
 
@@ -125,6 +126,8 @@ class Participant(TenantModel):
         on_delete=models.PROTECT,
         related_name="merged_records",
     )
+    version = version_field()  # optimistic locking (clausier.utils.locking)
+    anonymised_on = models.DateField("anonymisé(e) le", null=True, blank=True, editable=False)
 
     objects = ParticipantQuerySet.as_manager()
 

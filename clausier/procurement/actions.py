@@ -17,6 +17,7 @@ from clausier.organizations.models import Organization, OrganizationKind, Partne
 from clausier.procurement import sizing
 from clausier.procurement.models import Clause, HourlyCost, LabourShare, Lot, Market, Operation
 from clausier.procurement.parameters import minimum_clause_hours
+from clausier.utils.locking import claim
 
 OPERATION_FIELDS = {"name", "buyer", "kind", "commune", "description", "start_date", "end_date"}
 MARKET_FIELDS = {
@@ -85,8 +86,11 @@ def _save(instance, by, before: dict | None = None):
     return instance
 
 
-def _update(instance, by, changes: dict):
-    before = snapshot(instance)
+def _update(instance, by, changes: dict, expected_version: int | None = None):
+    """Apply `changes`; `expected_version` (the edit form's) refuses a stale submit (EditConflict)."""
+    # The stored row, not `instance`: a model form has already copied its input onto the instance.
+    before = snapshot(type(instance)._base_manager.get(pk=instance.pk))
+    claim(instance, expected_version)
     for name, value in changes.items():
         setattr(instance, name, value)
     return _save(instance, by, before)
@@ -104,11 +108,13 @@ def create_operation(*, facilitator: Organization, by, buyer: Organization, name
 
 
 @transaction.atomic
-def update_operation(*, operation: Operation, by, **changes) -> Operation:
+def update_operation(
+    *, operation: Operation, by, expected_version: int | None = None, **changes
+) -> Operation:
     _check_fields(changes, OPERATION_FIELDS)
     if "buyer" in changes:
         _check_buyer(operation.facilitator, changes["buyer"])
-    return _update(operation, by, changes)
+    return _update(operation, by, changes, expected_version)
 
 
 # --- Markets ------------------------------------------------------------------------------------
@@ -126,13 +132,13 @@ def create_market(
 
 
 @transaction.atomic
-def update_market(*, market: Market, by, **changes) -> Market:
+def update_market(*, market: Market, by, expected_version: int | None = None, **changes) -> Market:
     _check_fields(changes, MARKET_FIELDS)
     buyer = changes.get("buyer", market.buyer)
     if "buyer" in changes:
         _check_buyer(market.facilitator, buyer)
     _check_operation(market.facilitator, changes.get("operation", market.operation), buyer)
-    return _update(market, by, changes)
+    return _update(market, by, changes, expected_version)
 
 
 # --- Lots ---------------------------------------------------------------------------------------
@@ -146,9 +152,9 @@ def create_lot(*, market: Market, by, number: str, title: str, **fields) -> Lot:
 
 
 @transaction.atomic
-def update_lot(*, lot: Lot, by, **changes) -> Lot:
+def update_lot(*, lot: Lot, by, expected_version: int | None = None, **changes) -> Lot:
     _check_fields(changes, LOT_FIELDS)
-    return _update(lot, by, changes)
+    return _update(lot, by, changes, expected_version)
 
 
 # --- Clauses ------------------------------------------------------------------------------------
@@ -306,8 +312,13 @@ def size_clause(
 
 
 @transaction.atomic
-def set_clause(*, lot: Lot, by, legal_basis, method: str, **fields) -> tuple[Clause, bool]:
-    """Create the lot's clause, or update it (sized with `size_clause`); returns (clause, created)."""
+def set_clause(
+    *, lot: Lot, by, legal_basis, method: str, expected_version: int | None = None, **fields
+) -> tuple[Clause, bool]:
+    """Create the lot's clause, or update it (sized with `size_clause`); returns (clause, created).
+
+    `expected_version` (the edit form's) refuses a stale update (EditConflict).
+    """
     fields.pop("computed_hours", None)
     fields.pop("sized_on", None)
     _check_fields(fields, CLAUSE_FIELDS)
@@ -319,6 +330,8 @@ def set_clause(*, lot: Lot, by, legal_basis, method: str, **fields) -> tuple[Cla
     before = {} if created else snapshot(clause)
     if created:
         clause = Clause(facilitator_id=lot.facilitator_id, lot=lot)
+    else:
+        claim(clause, expected_version)
     clause.legal_basis = legal_basis
     clause.method = method
     for name, value in {**values, **fields}.items():

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 
+from clausier.utils.locking import version_field
 from clausier.utils.models import TenantModel, TenantQuerySet
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -51,6 +52,8 @@ class Operation(TenantModel):
     description = models.TextField("description", blank=True)
     start_date = models.DateField("début", null=True, blank=True)
     end_date = models.DateField("fin", null=True, blank=True)
+
+    version = version_field()  # optimistic locking (clausier.utils.locking)
 
     class Meta:
         verbose_name = "opération"
@@ -120,6 +123,7 @@ class Market(TenantModel):
         ],
     )
 
+    version = version_field()  # optimistic locking (clausier.utils.locking)
     objects = MarketQuerySet.as_manager()
 
     class Meta:
@@ -156,6 +160,8 @@ class Lot(TenantModel):
     )
     start_date = models.DateField("début", null=True, blank=True)
     end_date = models.DateField("fin", null=True, blank=True)
+
+    version = version_field()  # optimistic locking (clausier.utils.locking)
 
     class Meta:
         verbose_name = "lot"
@@ -217,6 +223,8 @@ class Clause(TenantModel):
     sized_on = models.DateField("calculée le", null=True, blank=True)
     eligible_publics = models.TextField("publics éligibles", blank=True)
     notes = models.TextField("observations", blank=True)
+
+    version = version_field()  # optimistic locking (clausier.utils.locking)
 
     class Meta:
         verbose_name = "clause"

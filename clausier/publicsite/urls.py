@@ -1,4 +1,4 @@
-"""Public pages (no login): the insertion hours simulator, with the platform's or a facilitator's parameters."""
+"""Public pages (no login): the cellules of the instance, each cellule's pages, the hours simulator."""
 
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path
@@ -7,11 +7,25 @@ from clausier.publicsite import views
 
 app_name = "public"
 
+
+def public(view):
+    return login_not_required(view.as_view())
+
+
 urlpatterns = [
-    path("simulateur/", login_not_required(views.SimulatorView.as_view()), name="simulator"),
+    path("simulateur/", public(views.SimulatorView), name="simulator"),
+    path("cellules/", public(views.CelluleListView), name="cellule_list"),
+    path("cellules/<slug:slug>/", public(views.CelluleHomeView), name="home"),
+    path("cellules/<slug:slug>/documentation/", public(views.DocumentationView), name="documentation"),
+    path(
+        "cellules/<slug:slug>/documentation/<uuid:uuid>/",
+        views.document_download,
+        name="document_download",
+    ),
+    path("cellules/<slug:slug>/partenaires/<uuid:uuid>/logo/", views.partner_logo, name="partner_logo"),
     path(
         "cellules/<slug:slug>/simulateur/",
-        login_not_required(views.FacilitatorSimulatorView.as_view()),
+        public(views.FacilitatorSimulatorView),
         name="facilitator_simulator",
     ),
 ]

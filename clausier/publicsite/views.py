@@ -1,12 +1,22 @@
-"""The public simulator "Simulateur d'heures d'insertion": GET only, no login, never writes."""
+"""Public pages (no login, GET only, never write): the cellules of the instance, each cellule's home with its
+live figures, its documentation space, and the simulator "Simulateur d'heures d'insertion"."""
 
+from decimal import Decimal
+
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
+from django.views.decorators.http import require_safe
 from django.views.generic import TemplateView
 
-from clausier.organizations.models import Organization, OrganizationKind
+from clausier.organizations.models import FacilitatorSettings, Organization, OrganizationKind
 from clausier.procurement.parameters import platform_parameters, simulate, sizing_parameters
+from clausier.publicsite.actions import profile_of
+from clausier.publicsite.figures import public_figures
 from clausier.publicsite.forms import SimulatorForm
+from clausier.publicsite.models import Audience, Partner, PublicDocument
+from clausier.reporting.charts import Point, bar_chart
 
 TITLE = "Simulateur d'heures d'insertion"
 FTE_HOURS = 1600
@@ -95,10 +105,140 @@ class SimulatorView(TemplateView):
 
 class FacilitatorSimulatorView(SimulatorView):
     def get(self, request, *args, **kwargs):
-        self.facilitator = get_object_or_404(
-            Organization, kind=OrganizationKind.FACILITATOR, is_active=True, slug=kwargs["slug"]
-        )
+        self.facilitator = public_facilitator_or_404(kwargs["slug"])
         return super().get(request, *args, **kwargs)
 
     def get_parameters(self):
         return sizing_parameters(self.facilitator)
+
+
+# The cellule's public pages ---------------------------------------------------------------------------------
+
+
+def public_facilitator_or_404(slug: str) -> Organization:
+    return get_object_or_404(Organization, kind=OrganizationKind.FACILITATOR, is_active=True, slug=slug)
+
+
+class CelluleListView(TemplateView):
+    """The cellules clauses hosted on this instance."""
+
+    template_name = "publicsite/cellule_list.html"
+    http_method_names = ["get", "head"]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        cellules = Organization.objects.facilitators().filter(is_active=True).select_related("settings")
+        context.update(
+            title="Les cellules clauses",
+            cellules=[(cellule, territory_of(cellule)) for cellule in cellules.order_by("name")],
+        )
+        return context
+
+
+def territory_of(facilitator) -> str:
+    try:
+        return facilitator.settings.territory_label
+    except FacilitatorSettings.DoesNotExist:
+        return ""
+
+
+class CelluleMixin:
+    http_method_names = ["get", "head"]
+    section = ""
+
+    def get(self, request, *args, **kwargs):
+        self.facilitator = public_facilitator_or_404(kwargs["slug"])
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            facilitator=self.facilitator, territory=territory_of(self.facilitator), section=self.section
+        )
+        return context
+
+
+class CelluleHomeView(CelluleMixin, TemplateView):
+    template_name = "publicsite/home.html"
+    section = "home"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        figures = public_figures(self.facilitator)
+        chart_title = "Évolution par an du nombre de bénéficiaires" + (
+            f" depuis {figures.first_year}" if figures.first_year else ""
+        )
+        context.update(
+            title=self.facilitator.name,
+            profile=profile_of(self.facilitator),
+            figures=figures,
+            chart_title=chart_title,
+            chart=bar_chart(
+                [Point(str(year), Decimal(count)) for year, count in figures.per_year],
+                title=chart_title,
+                description="Nombre de personnes distinctes ayant travaillé au moins un jour de l'année "
+                "dans le cadre d'une clause sociale, par année (détail dans le tableau qui suit).",
+            )
+            if figures.per_year
+            else None,
+            partners=Partner.objects.filter(facilitator=self.facilitator),
+            has_documents=PublicDocument.objects.filter(facilitator=self.facilitator).exists(),
+        )
+        return context
+
+
+class DocumentationView(CelluleMixin, TemplateView):
+    template_name = "publicsite/documentation.html"
+    section = "documentation"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        documents = list(PublicDocument.objects.filter(facilitator=self.facilitator))
+        context.update(
+            title=f"Espace documentation — {self.facilitator.name}",
+            model_clauses=[d for d in documents if d.is_model_clause],
+            audiences=[
+                (value, label, [d for d in documents if d.audience == value])
+                for value, label in Audience.choices
+            ],
+        )
+        return context
+
+
+def _stored_file_response(field_file, *, content_type: str, filename: str, as_attachment: bool):
+    try:
+        handle = field_file.open("rb")
+    except (FileNotFoundError, ValueError) as error:
+        raise Http404("Fichier introuvable.") from error
+    response = FileResponse(handle, content_type=content_type, as_attachment=as_attachment, filename=filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_not_required
+@require_safe
+def document_download(request, slug, uuid):
+    facilitator = public_facilitator_or_404(slug)
+    document = get_object_or_404(PublicDocument, facilitator=facilitator, uuid=uuid)
+    return _stored_file_response(
+        document.file,
+        content_type=document.content_type,
+        filename=document.original_name,
+        as_attachment=True,
+    )
+
+
+@login_not_required
+@require_safe
+def partner_logo(request, slug, uuid):
+    facilitator = public_facilitator_or_404(slug)
+    partner = get_object_or_404(Partner, facilitator=facilitator, uuid=uuid)
+    if not partner.logo:
+        raise Http404("Ce partenaire n'a pas de logo.")
+    extension = "png" if partner.logo_content_type == "image/png" else "jpg"
+    return _stored_file_response(
+        partner.logo,
+        content_type=partner.logo_content_type,
+        filename=f"logo.{extension}",
+        as_attachment=False,
+    )

@@ -55,7 +55,15 @@ class UuidModelChoiceField(forms.ModelChoiceField):
 
 
 class DsfrModelForm(DsfrFormMixin, forms.ModelForm):
-    pass
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Choices addressed by uuid or code: give the edited row's related objects as initial values, so that
+        # the current choice is selected (the default initial is the integer id, which matches no option).
+        if self.instance.pk is not None:
+            relations = {f.name for f in self.instance._meta.fields if f.is_relation}
+            for name, field in self.fields.items():
+                if name in relations and isinstance(field, forms.ModelChoiceField) and field.to_field_name:
+                    self.initial[name] = getattr(self.instance, name)
 
 
 # --- Buyers -------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ MENU = [
     ("Paramètres", "www:parameters", {K.FACILITATOR}),
     ("Relevés d'heures", "www:statement_list", {K.FACILITATOR, K.COMPANY, K.INSERTION_STRUCTURE}),
     ("Conventions de globalisation", "www:pool_list", {K.FACILITATOR}),
+    ("Site public", "publicsite:index", {K.FACILITATOR}),  # public site area (issue 5)
 ]
 
 

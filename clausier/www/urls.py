@@ -41,5 +41,8 @@ urlpatterns = [
     path("", include("clausier.www.urls_clauses")),
     path("", include("clausier.www.urls_hours")),
     path("", include("clausier.www.urls_participants")),
+    path("", include("clausier.www.urls_rgpd")),  # personal data: export and erasure (issue 6)
     path("", include("clausier.www.urls_outcomes")),  # outcomes: follow-up list and form (issue 4)
+    path("", include("clausier.www.urls_reporting")),  # bilans (issue 5)
+    path("", include("clausier.www.urls_imports")),  # spreadsheet imports, statement template (issue 7)
 ]

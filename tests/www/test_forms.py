@@ -330,3 +330,35 @@ def test_create_forms_render(facilitator_member_client, world_a):
         assert (
             'class="fr-input' in response.content.decode() or 'class="fr-select' in response.content.decode()
         )
+
+
+def test_edit_forms_preselect_the_current_choices(world_a, facilitator_member_client):
+    market = world_a.objects["market"]
+    page = facilitator_member_client.get(
+        reverse("www:market_edit", kwargs={"uuid": market.uuid})
+    ).content.decode()
+    assert f'<option value="{market.buyer.uuid}" selected>' in page
+    assert f'<option value="{market.operation.uuid}" selected>' in page
+    operation = world_a.objects["operation"]
+    page = facilitator_member_client.get(
+        reverse("www:operation_edit", kwargs={"uuid": operation.uuid})
+    ).content.decode()
+    assert f'<option value="{operation.buyer.uuid}" selected>' in page
+
+
+def test_an_edit_records_its_before_and_after_values(world_a, facilitator_member_client):
+    from clausier.audit.models import Action, AuditEntry
+
+    operation = world_a.objects["operation"]
+    response = facilitator_member_client.post(
+        reverse("www:operation_edit", kwargs={"uuid": operation.uuid}),
+        {
+            "name": "Nouveau nom",
+            "buyer": str(operation.buyer.uuid),
+            "kind": operation.kind,
+            "version": operation.version,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    entry = AuditEntry.objects.filter(action=Action.UPDATE, object_id=str(operation.uuid)).latest("at")
+    assert entry.changes["name"] == [operation.name, "Nouveau nom"]

@@ -8,6 +8,7 @@ from django.views import View
 from clausier.organizations.access import get_object_for_user_or_404
 from clausier.procurement import actions
 from clausier.procurement.models import Clause, Lot
+from clausier.utils.locking import OptimisticLockMixin
 from clausier.www.forms import ClauseForm
 from clausier.www.mixins import FacilitatorStaffRequiredMixin
 from clausier.www.views.base import StaffFormView
@@ -23,7 +24,7 @@ def _clause_of(lot):
     return Clause.objects.filter(lot=lot).first() or Clause(lot=lot, facilitator_id=lot.facilitator_id)
 
 
-class ClauseEditView(StaffFormView):
+class ClauseEditView(OptimisticLockMixin, StaffFormView):
     form_class = ClauseForm
     template_name = "www/clauses/edit.html"
     title = "Clause d'insertion du lot"
@@ -33,12 +34,19 @@ class ClauseEditView(StaffFormView):
         self.lot = _lot(self.request, self.kwargs["uuid"])
         return self.lot.market
 
+    def get_locked_object(self):
+        if not hasattr(self, "clause"):
+            self.clause = _clause_of(self.lot)
+        return self.clause
+
     def get_extra_form_kwargs(self):
-        return {"lot": self.lot, "instance": _clause_of(self.lot)}
+        return {"lot": self.lot, "instance": self.get_locked_object()}
 
     def save(self, form):
         data = {name: form.cleaned_data.get(name) for name in form.Meta.fields}
-        clause, _ = actions.set_clause(lot=self.lot, by=self.request.user, **data)
+        clause, _ = actions.set_clause(
+            lot=self.lot, by=self.request.user, expected_version=self.expected_version, **data
+        )
         return clause
 
     def form_valid(self, form):

@@ -5,16 +5,17 @@ from django.contrib import messages
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import Http404
 from django.shortcuts import redirect
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
 
 from clausier.organizations.access import is_facilitator_staff
 from clausier.organizations.middleware import SESSION_KEY
 from clausier.organizations.models import User
-from clausier.reporting.indicators import territory_figures
 from clausier.www.mixins import DsfrFormMixin
 from clausier.www.navigation import menu_for
 from clausier.www.views.hours import dashboard_alerts
+from clausier.www.views.reporting import dashboard_figures
 
 
 class LoginForm(DsfrFormMixin, AuthenticationForm):
@@ -36,7 +37,18 @@ class LoginForm(DsfrFormMixin, AuthenticationForm):
 
 
 class DashboardView(TemplateView):
+    """The facilitator's figures under the filters (htmx: the figures block alone), alerts, shortcuts."""
+
     template_name = "www/dashboard.html"
+    partial_template_name = "www/reporting/_dashboard_figures.html"
+
+    def is_partial(self):
+        return bool(
+            self.request.htmx and not self.request.htmx.boosted and is_facilitator_staff(self.request.user)
+        )
+
+    def get_template_names(self):
+        return [self.partial_template_name] if self.is_partial() else [self.template_name]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -44,12 +56,18 @@ class DashboardView(TemplateView):
         context["title"] = "Tableau de bord"
         context["is_staff_view"] = is_facilitator_staff(self.request.user)
         if context["is_staff_view"]:
-            context["figures"] = territory_figures(organization)
-            context.update(dashboard_alerts(organization))  # hours area: lots at risk, relances
+            context.update(dashboard_figures(self.request, organization))
+            if not self.is_partial():
+                context.update(dashboard_alerts(organization))  # hours area: lots at risk, relances
         context["shortcuts"] = [
             item for item in menu_for(self.request) if item["url_name"] != "www:dashboard"
         ]
         return context
+
+    def render_to_response(self, context, **response_kwargs):
+        response = super().render_to_response(context, **response_kwargs)
+        patch_vary_headers(response, ("HX-Request",))
+        return response
 
 
 @require_POST

@@ -28,6 +28,7 @@ from clausier.participants import actions
 from clausier.participants.actions import Refused
 from clausier.participants.duplicates import duplicates_of
 from clausier.participants.models import EligibilityAssessment, Participant
+from clausier.utils.locking import OptimisticLockMixin
 from clausier.utils.names import normalize_part
 from clausier.www.forms_participants import AssessmentForm, MergeForm, ParticipantForm, QpvOverrideForm
 from clausier.www.mixins import FacilitatorStaffRequiredMixin
@@ -99,7 +100,7 @@ class ParticipantCreateView(StaffFormView):
         return reverse("www:participant_list")
 
 
-class ParticipantEditView(ParticipantCreateView):
+class ParticipantEditView(OptimisticLockMixin, ParticipantCreateView):
     title = "Modifier la fiche du participant"
     success_message = "Les modifications ont été enregistrées (l'historique est conservé)."
 
@@ -111,7 +112,10 @@ class ParticipantEditView(ParticipantCreateView):
 
     def save(self, form):
         return actions.update_participant(
-            participant=self.parent, by=self.request.user, **form.action_values()
+            participant=self.parent,
+            by=self.request.user,
+            expected_version=self.expected_version,
+            **form.action_values(),
         )
 
     def get_cancel_url(self):

@@ -8,6 +8,7 @@ from clausier.organizations.actions import create_buyer, update_buyer
 from clausier.organizations.models import Buyer, Partnership
 from clausier.procurement import actions
 from clausier.procurement.models import Award, Clause, Lot, Market, Operation
+from clausier.utils.locking import OptimisticLockMixin
 from clausier.www import filters, queries
 from clausier.www.forms import BuyerForm, LotForm, MarketForm, OperationForm
 from clausier.www.lists import Column, FilteredListView
@@ -88,7 +89,7 @@ class BuyerCreateView(StaffFormView):
         return reverse("www:buyer_list")
 
 
-class BuyerEditView(BuyerCreateView):
+class BuyerEditView(OptimisticLockMixin, BuyerCreateView):
     title = "Modifier le donneur d'ordre"
     success_message = "Les modifications ont été enregistrées."
 
@@ -103,6 +104,7 @@ class BuyerEditView(BuyerCreateView):
             buyer=self.parent,
             facilitator=self.request.organization,
             by=self.request.user,
+            expected_version=self.expected_version,
             **form.cleaned_data,
         )
 
@@ -179,7 +181,7 @@ class OperationCreateView(StaffFormView):
         return reverse("www:operation_list")
 
 
-class OperationEditView(OperationCreateView):
+class OperationEditView(OptimisticLockMixin, OperationCreateView):
     title = "Modifier l'opération"
     success_message = "Les modifications ont été enregistrées."
 
@@ -190,7 +192,12 @@ class OperationEditView(OperationCreateView):
         return {"user": self.request.user, "instance": self.parent}
 
     def save(self, form):
-        return actions.update_operation(operation=self.parent, by=self.request.user, **form.cleaned_data)
+        return actions.update_operation(
+            operation=self.parent,
+            by=self.request.user,
+            expected_version=self.expected_version,
+            **form.cleaned_data,
+        )
 
     def get_cancel_url(self):
         return reverse("www:operation_detail", kwargs={"uuid": self.parent.uuid})
@@ -275,7 +282,7 @@ class MarketCreateView(StaffFormView):
         return reverse("www:market_list")
 
 
-class MarketEditView(MarketCreateView):
+class MarketEditView(OptimisticLockMixin, MarketCreateView):
     title = "Modifier le marché"
     success_message = "Les modifications ont été enregistrées."
 
@@ -286,7 +293,12 @@ class MarketEditView(MarketCreateView):
         return {"user": self.request.user, "facilitator": self.request.organization, "instance": self.parent}
 
     def save(self, form):
-        return actions.update_market(market=self.parent, by=self.request.user, **form.cleaned_data)
+        return actions.update_market(
+            market=self.parent,
+            by=self.request.user,
+            expected_version=self.expected_version,
+            **form.cleaned_data,
+        )
 
     def get_cancel_url(self):
         return reverse("www:market_detail", kwargs={"uuid": self.parent.uuid})
@@ -338,7 +350,7 @@ class LotCreateView(StaffFormView):
         return reverse("www:market_detail", kwargs={"uuid": self.parent.uuid})
 
 
-class LotEditView(StaffFormView):
+class LotEditView(OptimisticLockMixin, StaffFormView):
     form_class = LotForm
     title = "Modifier le lot"
 
@@ -349,11 +361,16 @@ class LotEditView(StaffFormView):
         self.lot = lot
         return lot.market
 
+    def get_locked_object(self):
+        return self.lot
+
     def get_extra_form_kwargs(self):
         return {"market": self.parent, "instance": self.lot}
 
     def save(self, form):
-        return actions.update_lot(lot=self.lot, by=self.request.user, **form.cleaned_data)
+        return actions.update_lot(
+            lot=self.lot, by=self.request.user, expected_version=self.expected_version, **form.cleaned_data
+        )
 
     def get_success_url_for(self, obj):
         return reverse("www:lot_detail", kwargs={"uuid": obj.uuid})

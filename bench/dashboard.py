@@ -1,0 +1,141 @@
+"""`python -m bench.dashboard`: server time of one territory's dashboard, and its figures block vs hand-written SQL.
+
+Runs against the database of `DATABASE_URL` (the national database of `python -m bench generate`, e.g.
+`clausier_bench`); when it holds no `bench-0001` territory, it builds `--territories` of them first (3 by
+default). It measures, for `bench-0001`, with a facilitator user logged in through the test client (the whole
+middleware stack, templates included, no network):
+
+- the dashboard (`/`), unfiltered, filtered (a year and a buyer) and as an htmx partial: median of `--runs`;
+- the figures block (`clausier.reporting.breakdowns.figures`, four ORM aggregates) against the same four
+  aggregates written by hand in SQL: median of each and their ratio (target ≤ 1.5);
+- the number of SQL queries of a dashboard request (it does not grow with data).
+
+    DEBUG=1 DATABASE_URL=postgres://postgres@127.0.0.1:5432/clausier_bench python -m bench.dashboard
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+SLUG = "bench-0001"
+
+HAND_WRITTEN_SQL = [
+    # planned hours, lots, markets, buyers of the lots with a clause
+    """SELECT COALESCE(SUM(c.hours_target), 0), COUNT(l.id), COUNT(DISTINCT l.market_id), COUNT(DISTINCT m.buyer_id)
+       FROM procurement_lot l JOIN procurement_clause c ON c.lot_id = l.id
+       JOIN procurement_market m ON m.id = l.market_id WHERE l.facilitator_id = %s""",
+    # realised hours: validated statements
+    """SELECT COALESCE(SUM(h.counted_hours), 0) FROM employment_hoursrecord h
+       JOIN employment_monthlystatement s ON s.id = h.statement_id
+       WHERE h.facilitator_id = %s AND s.status = 'validated'""",
+    # contracts, people without double counting, companies, insertion structures
+    """SELECT COUNT(*), COUNT(DISTINCT COALESCE(p.merged_into_id, c.participant_id)),
+              COUNT(DISTINCT c.company_id),
+              COUNT(DISTINCT c.employer_id) FILTER (WHERE e.kind = 'insertion_structure')
+       FROM employment_contract c JOIN participants_participant p ON p.id = c.participant_id
+       JOIN organizations_organization e ON e.id = c.employer_id WHERE c.facilitator_id = %s""",
+    # the facilitator's settings (hours per FTE)
+    "SELECT fte_hours FROM organizations_facilitatorsettings WHERE facilitator_id = %s",
+]
+
+
+def median_ms(function, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        function()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.dashboard", description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--territories", type=int, default=3, help="territories to build if none exists")
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from bench.generate import generate
+    from clausier.employment.models import Contract
+    from clausier.organizations.models import Membership, Organization, Role, User
+    from clausier.participants.profiles import missing_profiles, refresh_profiles
+    from clausier.reporting.breakdowns import figures
+    from clausier.reporting.filters import IndicatorFilter
+
+    if not Organization.objects.filter(slug=SLUG).exists():
+        print(f"Aucun territoire {SLUG} : construction de {args.territories} territoires…", flush=True)
+        generate(args.territories)
+    facilitator = Organization.objects.get(slug=SLUG)
+    if missing_profiles(facilitator).exists():
+        print("Calcul des profils à l'entrée manquants…", flush=True)
+        refresh_profiles(missing_profiles(facilitator))
+    territories = Organization.objects.filter(slug__startswith="bench-").count()
+
+    email = "bench-dashboard@clausier.example"
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = User.objects.create_user(username=email, email=email, password=None)
+    Membership.objects.get_or_create(user=user, organization=facilitator, defaults={"role": Role.MEMBER})
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    client = Client()
+    client.force_login(user)
+
+    buyer = (
+        facilitator.partnerships.filter(partner__kind="buyer").values_list("partner__uuid", flat=True).first()
+    )
+    year = Contract.objects.filter(facilitator=facilitator).latest("start_date").start_date.year
+    requests = {
+        "tableau de bord": lambda: client.get("/"),
+        f"filtré ({year}, un donneur d'ordre)": lambda: client.get(
+            "/", {"annee": year, "donneur": str(buyer)}
+        ),
+        "partiel htmx": lambda: client.get("/", {"annee": year}, HTTP_HX_REQUEST="true"),
+    }
+    for fetch in requests.values():  # warm up, and check
+        response = fetch()
+        assert response.status_code == 200, response.status_code
+    print(
+        f"Base : {connection.vendor} {connection.settings_dict['NAME']}, {territories} territoires ; mesures sur {SLUG}."
+    )
+    results = {}
+    for label, fetch in requests.items():
+        results[label] = median_ms(fetch, args.runs)
+        print(f"  {label:<40} médiane {results[label]:7.1f} ms (objectif < 150 ms)")
+    with CaptureQueriesContext(connection) as ctx:
+        requests["tableau de bord"]()
+    print(f"  requêtes SQL d'un affichage du tableau de bord : {len(ctx.captured_queries)}")
+
+    def orm():
+        figures(IndicatorFilter(Organization.objects.get(pk=facilitator.pk)))
+
+    def raw():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM organizations_organization WHERE id = %s", [facilitator.pk])
+            cursor.fetchall()
+            for sql in HAND_WRITTEN_SQL:
+                cursor.execute(sql, [facilitator.pk])
+                cursor.fetchall()
+
+    orm(), raw()
+    runs = max(args.runs, 25)
+    orm_ms, raw_ms = median_ms(orm, runs), median_ms(raw, runs)
+    ratio = orm_ms / raw_ms
+    print(f"  bloc des chiffres (ORM)                  médiane {orm_ms:7.1f} ms")
+    print(f"  même calcul en SQL écrit à la main       médiane {raw_ms:7.1f} ms")
+    print(f"  rapport ORM / SQL                        {ratio:7.2f} (objectif ≤ 1,5)")
+    ok = results["tableau de bord"] < 150 and ratio <= 1.5
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,371 @@
+"""The import pipeline, the same for every kind of file: read → map columns → validate → preview → commit.
+
+    records = read(upload, filename=upload.name, kind=kind)            # ImportRefused for a bad file
+    mapping = suggest_mapping(records, kind)                           # {field key: column label}
+    validation = validate(records, kind, mapping, facilitator=f)       # every problem, with row and column
+    validation.counts                                                  # {"create": …, "update": …, "unchanged": …}
+    commit(validation, kind, facilitator=f, by=user)                   # all or nothing; raises Refused
+
+or in one call: `run(kind, source, filename=…, facilitator=…, by=…, dry_run=…)` → `Report`.
+
+A *kind* (`kinds/hours.py`, …) declares its fields (key, French label, header synonyms, required or not), turns
+the mapped rows into items (each to create, update or leave unchanged) and commits them through the domain's
+actions. Re-importing the same file finds every row unchanged and writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from clausier.employment.actions import Refused
+
+from .limits import ImportRefused, Limits
+from .readers import Column, Records, Row, find_records, read_table
+from .values import quote
+
+CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
+ACTIONS = (CREATE, UPDATE, UNCHANGED)
+MAX_PROBLEMS = 1000  # beyond this, a file is not "a few rows to fix": stop listing (the count stays exact)
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    label: str  # French, as shown in the mapping step and in messages
+    synonyms: tuple[str, ...]
+    required: bool = False
+    help: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    row: int | None  # spreadsheet row number, None for the file as a whole
+    column: Column | None
+    message: str
+
+    def __str__(self) -> str:
+        where = []
+        if self.row is not None:
+            where.append(f"Ligne {self.row}")
+        if self.column is not None:
+            where.append(f"colonne {quote(self.column.label)} ({self.column.letter})")
+        return f"{', '.join(where)} : {self.message}" if where else self.message
+
+    def as_json(self) -> dict:
+        return {
+            "row": self.row,
+            "column": self.column.label if self.column else None,
+            "letter": self.column.letter if self.column else None,
+            "message": self.message,
+        }
+
+
+@dataclass(slots=True)
+class Item:
+    row: int
+    action: str  # CREATE, UPDATE or UNCHANGED
+    data: object  # the kind's own value (what to write)
+
+
+@dataclass
+class Validation:
+    records: Records
+    columns: dict[str, Column]  # field key → column of the file
+    items: list[Item] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    problem_count: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.problem_count == 0
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = Counter(item.action for item in self.items)
+        return {action: counts.get(action, 0) for action in ACTIONS}
+
+    def add(self, row: int | None, column: Column | None, message: str) -> None:
+        self.problem_count += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(Problem(row, column, message))
+
+
+class Kind:
+    """What a kind of import declares; see `kinds/hours.py`."""
+
+    name = ""
+    label = ""
+    fields: tuple[Field, ...] = ()
+
+    def field(self, key: str) -> Field:
+        return next(f for f in self.fields if f.key == key)
+
+    def expected(self, mapping: dict[str, str] | None = None) -> dict[str, list[str]]:
+        """Header synonyms per field key (plus the labels of a saved mapping)."""
+        expected = {f.key: [f.label, *f.synonyms] for f in self.fields}
+        for key, label in (mapping or {}).items():
+            if key in expected and label:
+                expected[key].insert(0, label)
+        return expected
+
+    def missing(self, columns: dict[str, Column]) -> list[str]:
+        """French messages for the fields that must be mapped and are not."""
+        return [
+            f"La colonne {quote(f.label)} est obligatoire : indiquez quelle colonne du fichier la contient."
+            for f in self.fields
+            if f.required and f.key not in columns
+        ]
+
+    def is_template(self, records: Records) -> bool:
+        """A file made by Clausier itself (statement template): imported with no mapping step."""
+        return False
+
+    def check_rows(self, validation: Validation, *, facilitator) -> None:
+        raise NotImplementedError
+
+    def commit(self, items: list[Item], *, facilitator, by) -> None:
+        raise NotImplementedError
+
+
+def get_kind(name: str) -> Kind:
+    from .kinds import KINDS
+
+    try:
+        return KINDS[name]
+    except KeyError as exc:
+        raise ImportRefused(
+            f"Type d'import inconnu {quote(name)} ; types possibles : {', '.join(KINDS)}."
+        ) from exc
+
+
+# --- Steps --------------------------------------------------------------------------------------------------
+
+
+def read(
+    source,
+    *,
+    filename: str,
+    kind: Kind,
+    sheet: str | None = None,
+    mapping: dict[str, str] | None = None,
+    limits: Limits | None = None,
+) -> Records:
+    table = read_table(source, filename=filename, sheet=sheet or None, limits=limits)
+    records = find_records(table, expected=kind.expected(mapping))
+    if not records.rows:
+        raise ImportRefused("Le fichier ne contient aucune ligne de données sous la ligne des titres.")
+    return records
+
+
+def suggest_mapping(records: Records, kind: Kind, saved: dict[str, str] | None = None) -> dict[str, str]:
+    """{field key: column label}: a saved mapping's columns when the file has them, else the header synonyms."""
+    suggestion = {key: column.label for key, column in records.header.matches.items()}
+    for key, label in (saved or {}).items():
+        if label and records.header.column(label) is not None:
+            suggestion[key] = records.header.column(label).label
+    return {f.key: suggestion[f.key] for f in kind.fields if f.key in suggestion}
+
+
+def resolve_mapping(
+    records: Records, kind: Kind, mapping: dict[str, str]
+) -> tuple[dict[str, Column], list[str]]:
+    """Columns of the file for each mapped field, and French problems (unknown column, used twice, missing)."""
+    columns, problems, used = {}, [], {}
+    known = {f.key for f in kind.fields}
+    for key, label in mapping.items():
+        if key not in known or not label:
+            continue
+        column = records.header.column(label)
+        if column is None:
+            problems.append(
+                f"La colonne {quote(label)} ({kind.field(key).label}) n'existe pas dans ce fichier."
+            )
+            continue
+        if column.index in used:
+            problems.append(
+                f"La colonne {quote(column.label)} est choisie deux fois "
+                f"({used[column.index]} et {kind.field(key).label})."
+            )
+            continue
+        used[column.index] = kind.field(key).label
+        columns[key] = column
+    problems += kind.missing(columns)
+    return columns, problems
+
+
+def validate(records: Records, kind: Kind, mapping: dict[str, str], *, facilitator) -> Validation:
+    """Every problem of the file at once; the items to create, update or leave unchanged."""
+    columns, problems = resolve_mapping(records, kind, mapping)
+    validation = Validation(records=records, columns=columns)
+    for message in problems:
+        validation.add(None, None, message)
+    if not problems:
+        kind.check_rows(validation, facilitator=facilitator)
+    return validation
+
+
+def commit(validation: Validation, kind: Kind, *, facilitator, by) -> dict[str, int]:
+    """Write the validated items, all or nothing; `Refused` (French messages) if the domain refuses."""
+    if not validation.ok:
+        raise Refused([str(p) for p in validation.problems] or ["Le fichier contient des erreurs."])
+    changes = [item for item in validation.items if item.action != UNCHANGED]
+    if changes:
+        with transaction.atomic():
+            kind.commit(changes, facilitator=facilitator, by=by)
+    return validation.counts
+
+
+# --- All in one (CLI, tasks) --------------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    kind: str
+    filename: str
+    status: str  # "committed", "valid" (dry run) or "refused"
+    dry_run: bool = False
+    mapping: dict[str, str] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ACTIONS, 0))
+    rows: int = 0
+    skipped: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    problem_count: int = 0
+    messages: list[str] = field(default_factory=list)  # refusals of the file as a whole
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "refused"
+
+    def lines(self) -> Iterable[str]:
+        yield f"Fichier {quote(self.filename)} ({self.kind}) : {self.rows} ligne(s) de données lue(s)" + (
+            f", {self.skipped} ligne(s) de total ignorée(s)" if self.skipped else ""
+        )
+        if self.status == "refused":
+            yield f"Import refusé : rien n'a été enregistré ({self.problem_count or len(self.messages)} problème(s))."
+            yield from self.messages
+            yield from (str(p) for p in self.problems)
+            if self.problem_count > len(self.problems):
+                yield f"… et {self.problem_count - len(self.problems)} autre(s) problème(s)."
+            return
+        verb = "seraient" if self.dry_run else "ont été"
+        yield (
+            f"{self.counts[CREATE]} ligne(s) {verb} créée(s), {self.counts[UPDATE]} mise(s) à jour, "
+            f"{self.counts[UNCHANGED]} inchangée(s)."
+        )
+        if self.dry_run:
+            yield "Essai à blanc : rien n'a été enregistré."
+
+    def as_json(self) -> dict:
+        return {
+            "kind": self.kind,
+            "filename": self.filename,
+            "status": self.status,
+            "dry_run": self.dry_run,
+            "mapping": self.mapping,
+            "counts": self.counts,
+            "rows": self.rows,
+            "skipped_rows": self.skipped,
+            "messages": self.messages,
+            "problem_count": self.problem_count,
+            "problems": [p.as_json() for p in self.problems],
+        }
+
+
+def run(
+    kind_name: str,
+    source,
+    *,
+    filename: str,
+    facilitator,
+    by=None,
+    mapping: dict[str, str] | None = None,
+    sheet: str | None = None,
+    dry_run: bool = False,
+) -> tuple[Report, Validation | None]:
+    report = Report(kind=kind_name, filename=filename, status="refused", dry_run=dry_run)
+    try:
+        kind = get_kind(kind_name)
+        records = read(source, filename=filename, kind=kind, sheet=sheet, mapping=mapping)
+    except ImportRefused as refusal:
+        report.messages = [refusal.message]
+        return report, None
+    report.rows, report.skipped = len(records.rows), len(records.skipped)
+    report.mapping = suggest_mapping(records, kind, mapping)
+    validation = validate(records, kind, report.mapping, facilitator=facilitator)
+    report.counts = validation.counts
+    report.problems, report.problem_count = validation.problems, validation.problem_count
+    if not validation.ok:
+        return report, validation
+    if dry_run:
+        report.status = "valid"
+        return report, validation
+    try:
+        report.counts = commit(validation, kind, facilitator=facilitator, by=by)
+    except Refused as refusal:
+        report.messages = refusal.messages
+        report.problem_count = len(refusal.messages)
+        return report, validation
+    report.status = "committed"
+    return report, validation
+
+
+# --- The user's own file, with an "erreurs" column ----------------------------------------------------------
+
+
+def error_workbook(records: Records, problems: Iterable[Problem]) -> bytes:
+    """The sheet that was read, cell for cell (typed), with an added "erreurs" column next to the header."""
+    import io
+
+    import xlsxwriter
+
+    by_row: dict[int | None, list[str]] = {}
+    for problem in problems:
+        text = problem.message
+        if problem.column is not None:
+            text = f"{problem.column.label} : {text}"
+        by_row.setdefault(problem.row, []).append(text)
+    table = records.table
+    error_col = max(table.width, max((c.index for c in records.header.columns), default=0) + 1)
+    output = io.BytesIO()
+    workbook = xlsxwriter.Workbook(output, {"in_memory": True, "strings_to_formulas": False})
+    sheet = workbook.add_worksheet((table.sheet or "Données")[:31])
+    date_format = workbook.add_format({"num_format": "dd/mm/yyyy"})
+    datetime_format = workbook.add_format({"num_format": "dd/mm/yyyy hh:mm"})
+    error_format = workbook.add_format({"font_color": "#C9191E", "text_wrap": True})
+    header_format = workbook.add_format({"bold": True, "font_color": "#C9191E"})
+    for row in table.rows:
+        _write_row(sheet, row, date_format, datetime_format)
+        if row.number == records.header.number:
+            sheet.write_string(row.number - 1, error_col, "erreurs", header_format)
+        elif row.number in by_row:
+            sheet.write_string(row.number - 1, error_col, " ; ".join(by_row[row.number]), error_format)
+    sheet.set_column(error_col, error_col, 80)
+    general = by_row.get(None)
+    if general:
+        other = workbook.add_worksheet("erreurs générales")
+        for index, message in enumerate(general):
+            other.write_string(index, 0, message)
+    workbook.close()
+    return output.getvalue()
+
+
+def _write_row(sheet, row: Row, date_format, datetime_format) -> None:
+    line = row.number - 1
+    for index, cell in enumerate(row.cells):
+        if cell is None:
+            continue
+        if isinstance(cell, bool):
+            sheet.write_boolean(line, index, cell)
+        elif isinstance(cell, int | float):
+            sheet.write_number(line, index, cell)
+        elif isinstance(cell, dt.datetime):
+            sheet.write_datetime(line, index, cell, datetime_format)
+        elif isinstance(cell, dt.date):
+            sheet.write_datetime(line, index, dt.datetime.combine(cell, dt.time()), date_format)
+        else:
+            sheet.write_string(line, index, str(cell))

@@ -1,0 +1,18 @@
+"""Imports area: upload, column mapping, preview, commit, error file, statement template (namespace `www`)."""
+
+from django.urls import path
+
+from clausier.www.views import imports
+
+urlpatterns = [
+    path("imports/", imports.ImportStartView.as_view(), name="import_start"),
+    path("imports/<uuid:uuid>/", imports.ImportPreviewView.as_view(), name="import_preview"),
+    path("imports/<uuid:uuid>/colonnes/", imports.ImportMappingView.as_view(), name="import_mapping"),
+    path("imports/<uuid:uuid>/importer/", imports.ImportCommitView.as_view(), name="import_commit"),
+    path("imports/<uuid:uuid>/erreurs.xlsx", imports.ImportErrorsView.as_view(), name="import_errors"),
+    path(
+        "organisations/<uuid:uuid>/modele-releve/",
+        imports.StatementTemplateView.as_view(),
+        name="statement_template",
+    ),
+]

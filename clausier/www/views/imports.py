@@ -1,0 +1,304 @@
+"""Spreadsheet imports for the facilitator's staff: upload → column mapping → preview → commit (POST).
+
+The uploaded file is kept in an `ImportRun` between steps; every step reads it again (a few hundred ms for a
+large file). Files are processed synchronously, within the request, up to the size limit (IMPORT_MAX_BYTES).
+"""
+
+from django import forms
+from django.contrib import messages
+from django.db import transaction
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.views import View
+
+from clausier.audit.log import record
+from clausier.audit.models import Action
+from clausier.employment.actions import Refused
+from clausier.imports.kinds import KINDS
+from clausier.imports.limits import ImportRefused, Limits, format_megabytes
+from clausier.imports.models import ImportKind, ImportRun, ImportStatus, MappingTemplate
+from clausier.imports.pipeline import commit, error_workbook, read, resolve_mapping, suggest_mapping, validate
+from clausier.imports.template import statement_template, template_filename
+from clausier.organizations.access import get_object_for_user_or_404
+from clausier.organizations.models import Organization
+from clausier.www.mixins import DsfrFormMixin, FacilitatorStaffRequiredMixin
+from clausier.www.views.hours import month_label, parse_month, previous_month, today
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SHOWN_PROBLEMS = 200
+
+
+class UploadForm(DsfrFormMixin, forms.Form):
+    kind = forms.ChoiceField(label="Type de fichier", choices=ImportKind.choices[:1])
+    file = forms.FileField(label="Fichier", help_text="XLSX, XLS, ODS ou CSV.")
+    template = forms.ModelChoiceField(
+        label="Correspondance de colonnes enregistrée",
+        required=False,
+        queryset=MappingTemplate.objects.none(),
+        empty_label="Aucune : la proposer d'après les titres de colonnes",
+    )
+    sheet = forms.CharField(
+        label="Feuille", required=False, max_length=255, help_text="Laissez vide pour la première feuille."
+    )
+
+    def __init__(self, *args, facilitator, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["template"].queryset = MappingTemplate.objects.filter(facilitator=facilitator)
+        self.fields[
+            "file"
+        ].help_text = f"XLSX, XLS, ODS ou CSV, {format_megabytes(Limits.from_settings().max_bytes)} au plus."
+
+
+class MappingForm(DsfrFormMixin, forms.Form):
+    save_as = forms.CharField(
+        label="Enregistrer cette correspondance sous le nom",
+        required=False,
+        max_length=100,
+        help_text="Facultatif : pour les prochains fichiers de même forme (par exemple le nom de l'entreprise).",
+    )
+
+    def __init__(self, *args, kind, columns, initial_mapping, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [("", "— aucune —"), *((c.label, f"{c.letter} — {c.label}") for c in columns)]
+        for spec in reversed(kind.fields):
+            self.fields = {
+                f"col_{spec.key}": forms.ChoiceField(
+                    label=spec.label + (" (obligatoire)" if spec.required else ""),
+                    help_text=spec.help,
+                    choices=choices,
+                    required=False,
+                    initial=initial_mapping.get(spec.key, ""),
+                ),
+                **self.fields,
+            }
+        self.kind = kind
+
+    def mapping(self) -> dict[str, str]:
+        return {
+            spec.key: self.cleaned_data[f"col_{spec.key}"]
+            for spec in self.kind.fields
+            if self.cleaned_data.get(f"col_{spec.key}")
+        }
+
+
+def _run(request, uuid) -> ImportRun:
+    return get_object_for_user_or_404(ImportRun, request.user, uuid=uuid)
+
+
+def _records(run: ImportRun):
+    kind = KINDS[run.kind]
+    return kind, read(
+        bytes(run.content), filename=run.filename, kind=kind, sheet=run.sheet or None, mapping=run.mapping
+    )
+
+
+class ImportStartView(FacilitatorStaffRequiredMixin, View):
+    template_name = "www/imports/start.html"
+
+    def render(self, form, status=200):
+        runs = ImportRun.objects.visible_to(self.request.user).defer("content")[:10]
+        return TemplateResponse(
+            self.request,
+            self.template_name,
+            {"form": form, "runs": runs, "title": "Importer un tableur"},
+            status=status,
+        )
+
+    def get(self, request):
+        return self.render(UploadForm(facilitator=request.organization))
+
+    def post(self, request):
+        form = UploadForm(request.POST, request.FILES, facilitator=request.organization)
+        if not form.is_valid():
+            return self.render(form)
+        upload, kind = form.cleaned_data["file"], KINDS[form.cleaned_data["kind"]]
+        template = form.cleaned_data["template"]
+        saved = template.mapping if template else None
+        try:
+            records = read(
+                upload, filename=upload.name, kind=kind, sheet=form.cleaned_data["sheet"], mapping=saved
+            )
+        except ImportRefused as refusal:
+            form.add_error("file", refusal.message)
+            return self.render(form)
+        upload.seek(0)
+        mapping = suggest_mapping(records, kind, saved)
+        run = ImportRun.objects.create(
+            facilitator=request.organization,
+            kind=kind.name,
+            filename=upload.name[:255],
+            content=upload.read(),
+            sheet=records.table.sheet or "",
+            mapping=mapping,
+            created_by=request.user,
+        )
+        _, problems = resolve_mapping(records, kind, mapping)
+        if not problems and (kind.is_template(records) or template is not None):
+            return redirect("www:import_preview", uuid=run.uuid)
+        return redirect("www:import_mapping", uuid=run.uuid)
+
+
+class ImportMappingView(FacilitatorStaffRequiredMixin, View):
+    template_name = "www/imports/mapping.html"
+
+    def setup_run(self, request, uuid):
+        self.run = _run(request, uuid)
+        if self.run.status != ImportStatus.UPLOADED:
+            raise Http404("Cet import est terminé.")
+        self.kind, self.records = _records(self.run)
+
+    def form(self, data=None):
+        return MappingForm(
+            data, kind=self.kind, columns=self.records.header.columns, initial_mapping=self.run.mapping
+        )
+
+    def render(self, form, problems=()):
+        return TemplateResponse(
+            self.request,
+            self.template_name,
+            {
+                "form": form,
+                "run": self.run,
+                "problems": problems,
+                "header_row": self.records.header.number,
+                "samples": [
+                    [row[column.index] for column in self.records.header.columns]
+                    for row in self.records.rows[:3]
+                ],
+                "columns": self.records.header.columns,
+                "title": f"Colonnes du fichier « {self.run.filename} »",
+            },
+        )
+
+    def get(self, request, uuid):
+        try:
+            self.setup_run(request, uuid)
+        except ImportRefused as refusal:  # pragma: no cover - the file was read at upload
+            raise Http404(refusal.message) from refusal
+        return self.render(self.form())
+
+    def post(self, request, uuid):
+        self.setup_run(request, uuid)
+        form = self.form(request.POST)
+        if not form.is_valid():
+            return self.render(form)
+        mapping = form.mapping()
+        _, problems = resolve_mapping(self.records, self.kind, mapping)
+        if problems:
+            return self.render(form, problems)
+        with transaction.atomic():
+            self.run.mapping = mapping
+            self.run.save(update_fields=["mapping", "updated_at"])
+            name = form.cleaned_data["save_as"].strip()
+            if name:
+                MappingTemplate.objects.update_or_create(
+                    facilitator=self.run.facilitator,
+                    kind=self.run.kind,
+                    name=name,
+                    defaults={"mapping": mapping, "created_by": request.user},
+                )
+        if name:
+            messages.success(request, f"Correspondance enregistrée sous le nom « {name} ».")
+        return redirect("www:import_preview", uuid=self.run.uuid)
+
+
+class ImportPreviewView(FacilitatorStaffRequiredMixin, View):
+    http_method_names = ["get"]
+    template_name = "www/imports/preview.html"
+
+    def get(self, request, uuid, refusal=None):
+        run = _run(request, uuid)
+        context = {"run": run, "title": f"Import « {run.filename} »", "refusal": refusal or []}
+        if run.status == ImportStatus.UPLOADED:
+            kind, records = _records(run)
+            validation = validate(records, kind, run.mapping, facilitator=run.facilitator)
+            context.update(
+                validation=validation,
+                counts=validation.counts,
+                problems=validation.problems[:SHOWN_PROBLEMS],
+                more_problems=max(0, validation.problem_count - SHOWN_PROBLEMS),
+                rows=len(records.rows),
+                skipped=len(records.skipped),
+                mapping=[(kind.field(key).label, label) for key, label in run.mapping.items()],
+            )
+        return TemplateResponse(request, self.template_name, context, status=422 if refusal else 200)
+
+
+class ImportCommitView(FacilitatorStaffRequiredMixin, View):
+    """POST: import the file; GET: back to its preview (after the access check)."""
+
+    def get(self, request, uuid):
+        return redirect("www:import_preview", uuid=_run(request, uuid).uuid)
+
+    def post(self, request, uuid):
+        run = _run(request, uuid)
+        if run.status != ImportStatus.UPLOADED:
+            messages.info(request, "Ce fichier a déjà été importé.")
+            return redirect("www:import_preview", uuid=run.uuid)
+        kind, records = _records(run)
+        validation = validate(records, kind, run.mapping, facilitator=run.facilitator)
+        if not validation.ok:
+            return redirect("www:import_preview", uuid=run.uuid)
+        try:
+            with transaction.atomic():
+                counts = commit(validation, kind, facilitator=run.facilitator, by=request.user)
+                run.status, run.summary, run.committed_at = ImportStatus.COMMITTED, counts, timezone.now()
+                run.content = b""  # the figures are in the database now: do not keep the personal data twice
+                run.save(update_fields=["status", "summary", "committed_at", "content", "updated_at"])
+                record(action=Action.CREATE, obj=run, by=request.user, changes={"bilan": [None, counts]})
+        except Refused as refusal:
+            view = ImportPreviewView()
+            view.setup(request, uuid=uuid)
+            return view.get(request, uuid, refusal=refusal.messages)
+        messages.success(
+            request,
+            f"Import terminé : {counts['create']} ligne(s) créée(s), {counts['update']} mise(s) à jour, "
+            f"{counts['unchanged']} inchangée(s).",
+        )
+        return redirect("www:import_preview", uuid=run.uuid)
+
+
+class ImportErrorsView(FacilitatorStaffRequiredMixin, View):
+    http_method_names = ["get"]
+
+    def get(self, request, uuid):
+        run = _run(request, uuid)
+        if run.status != ImportStatus.UPLOADED:
+            raise Http404("Cet import est terminé.")
+        kind, records = _records(run)
+        validation = validate(records, kind, run.mapping, facilitator=run.facilitator)
+        response = HttpResponse(error_workbook(records, validation.problems), content_type=XLSX)
+        stem = run.filename.rsplit(".", 1)[0][:80] or "fichier"
+        response["Content-Disposition"] = f'attachment; filename="{_ascii(stem)}-erreurs.xlsx"'
+        return response
+
+
+class StatementTemplateView(FacilitatorStaffRequiredMixin, View):
+    """The statement template of an employer (company or insertion structure) for a month (`?mois=AAAA-MM`)."""
+
+    http_method_names = ["get"]
+
+    def get(self, request, uuid):
+        employer = get_object_for_user_or_404(Organization, request.user, uuid=uuid)
+        month = parse_month(request.GET.get("mois")) or previous_month(today())
+        data = statement_template(facilitator=request.organization, employer=employer, month=month)
+        # Names and birth dates leave the application: an export of personal data, logged.
+        record(action=Action.EXPORT, obj=employer, by=request.user, detail=f"modèle de relevé {month:%m/%Y}")
+        response = HttpResponse(data, content_type=XLSX)
+        response["Content-Disposition"] = f'attachment; filename="{template_filename(employer, month)}"'
+        response["X-Clausier-Month"] = month_label(month)
+        return response
+
+
+def _ascii(text: str) -> str:
+    import unicodedata
+
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in plain)
+
+
+def preview_url(run) -> str:
+    return reverse("www:import_preview", kwargs={"uuid": run.uuid})

@@ -1,0 +1,276 @@
+"""Indicator filters (dashboard) and bilans per buyer, operation, market and year (HTML, PDF, XLSX).
+
+Who gets a bilan: the facilitator's staff (any buyer, operation or market of theirs, and the territory's
+year), and a buyer's users (its own markets and operations, and itself), with the small-cell rule.
+Everyone else gets a 404, like any object they may not see.
+"""
+
+import datetime
+
+from django import forms
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.text import slugify
+from django.views.decorators.http import require_safe
+
+from clausier.geo.models import Commune
+from clausier.organizations.access import (
+    current_organization,
+    get_object_for_user_or_404,
+    is_facilitator_staff,
+)
+from clausier.organizations.models import Organization, OrganizationKind
+from clausier.procurement.models import Lot, Market, Operation
+from clausier.reference.models import ContractType, Modality
+from clausier.reporting.bilans import build_bilan
+from clausier.reporting.filters import IndicatorFilter
+from clausier.www.forms import UuidModelChoiceField, buyers_of
+from clausier.www.lists import year_choices
+from clausier.www.mixins import DsfrFormMixin
+
+K = OrganizationKind
+
+
+class IndicatorFilterForm(DsfrFormMixin, forms.Form):
+    """The dashboard's filters; every choice list is scoped to what the user may see."""
+
+    annee = forms.TypedChoiceField(
+        label="Année", required=False, choices=year_choices, coerce=int, empty_value=None
+    )
+    debut = forms.DateField(label="Du", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    fin = forms.DateField(label="Au", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    donneur = UuidModelChoiceField(
+        Organization.objects.none(), label="Donneur d'ordre", required=False, empty_label="Tous"
+    )
+    operation = UuidModelChoiceField(
+        Operation.objects.none(), label="Opération", required=False, empty_label="Toutes"
+    )
+    marche = UuidModelChoiceField(Market.objects.none(), label="Marché", required=False, empty_label="Tous")
+    lot = UuidModelChoiceField(Lot.objects.none(), label="Lot", required=False, empty_label="Tous")
+    entreprise = UuidModelChoiceField(
+        Organization.objects.none(), label="Entreprise", required=False, empty_label="Toutes"
+    )
+    modalite = forms.ModelChoiceField(
+        Modality.objects.none(), label="Modalité", required=False, empty_label="Toutes", to_field_name="code"
+    )
+    type_contrat = forms.ModelChoiceField(
+        ContractType.objects.none(),
+        label="Type de contrat",
+        required=False,
+        empty_label="Tous",
+        to_field_name="code",
+    )
+    commune = forms.ModelChoiceField(
+        Commune.objects.none(),
+        label="Commune des travaux",
+        required=False,
+        empty_label="Toutes",
+        to_field_name="insee_code",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        f = self.fields
+        f["donneur"].queryset = buyers_of(user)
+        f["operation"].queryset = Operation.objects.visible_to(user).order_by("name")
+        f["marche"].queryset = Market.objects.visible_to(user).order_by("reference")
+        # The lots of the chosen market only (a territory has hundreds of lots).
+        market = self.data.get("marche") if self.is_bound else None
+        lots = Lot.objects.visible_to(user).order_by("number")
+        f["lot"].queryset = lots.filter(market__uuid=market) if _is_uuid(market) else lots.none()
+        f["entreprise"].queryset = (
+            Organization.objects.filter(kind=K.COMPANY, partnerships__facilitator=current_organization(user))
+            .distinct()
+            .order_by("name")
+        )
+        f["modalite"].queryset = Modality.objects.active()
+        f["type_contrat"].queryset = ContractType.objects.active()
+        f["commune"].queryset = Commune.objects.filter(
+            insee_code__in=Operation.objects.visible_to(user).values("commune_id")
+        ).order_by("name")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("debut") and data.get("fin") and data["fin"] < data["debut"]:
+            self.add_error("fin", "La fin de la période précède son début.")
+        return data
+
+    def to_filter(self, facilitator) -> IndicatorFilter:
+        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        start, end = data.get("debut"), data.get("fin")
+        if data.get("annee") and not (start or end):
+            start, end = datetime.date(data["annee"], 1, 1), datetime.date(data["annee"], 12, 31)
+
+        def pk(name):
+            value = data.get(name)
+            return value.pk if value is not None else None
+
+        return IndicatorFilter(
+            facilitator,
+            start=start,
+            end=end,
+            buyer_id=pk("donneur"),
+            operation_id=pk("operation"),
+            market_id=pk("marche"),
+            lot_id=pk("lot"),
+            company_id=pk("entreprise"),
+            modality_id=pk("modalite"),
+            contract_type_id=pk("type_contrat"),
+            commune_id=pk("commune"),
+        )
+
+
+def _is_uuid(value) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+# --- Bilans ----------------------------------------------------------------------------------------------
+
+
+def _year(request) -> int | None:
+    value = request.GET.get("annee", "")
+    if not value:
+        return None
+    if not value.isdigit() or not 2000 <= int(value) <= 2100:
+        raise Http404("Année invalide.")
+    return int(value)
+
+
+def _buyer_facilitator(user, buyer):
+    """The facilitator whose data make the bilan: staff → their own; a buyer → the facilitator of its markets."""
+    if is_facilitator_staff(user):
+        return current_organization(user)
+    facilitator_id = (
+        Market.objects.visible_to(user)
+        .filter(buyer=buyer)
+        .order_by("facilitator_id")
+        .values("facilitator_id")
+        .first()
+    )
+    if facilitator_id is None:
+        raise Http404("Aucun marché.")
+    return Organization.objects.get(pk=facilitator_id["facilitator_id"])
+
+
+def resolve_bilan(request, kind: str, uuid=None):
+    """(filter, title, subject) of the bilan `kind` for the user, or 404 (access layer)."""
+    user = request.user
+    org = current_organization(user)
+    if org is None or org.kind not in (K.FACILITATOR, K.BUYER):
+        raise Http404("Bilan indisponible.")
+    year = _year(request)
+    period = {} if year is None else {"start": datetime.date(year, 1, 1), "end": datetime.date(year, 12, 31)}
+    suffix = f" — {year}" if year else ""
+    if kind == "buyer":
+        buyer = get_object_for_user_or_404(Organization.objects.filter(kind=K.BUYER), user, uuid=uuid)
+        f = IndicatorFilter(_buyer_facilitator(user, buyer), buyer_id=buyer.pk, **period)
+        return f, f"Bilan du donneur d'ordre {buyer.name}{suffix}", f"Donneur d'ordre : {buyer.name}"
+    if kind == "operation":
+        operation = get_object_for_user_or_404(Operation, user, uuid=uuid)
+        f = IndicatorFilter(operation.facilitator, operation_id=operation.pk, **period)
+        return f, f"Bilan de l'opération {operation.name}{suffix}", f"Opération : {operation.name}"
+    if kind == "market":
+        market = get_object_for_user_or_404(Market, user, uuid=uuid)
+        f = IndicatorFilter(market.facilitator, market_id=market.pk, **period)
+        label = f"{market.reference} — {market.title}"
+        return f, f"Bilan du marché {market.reference}{suffix}", f"Marché : {label}"
+    if kind == "territory" and org.kind == K.FACILITATOR:
+        year = year or datetime.date.today().year
+        f = IndicatorFilter.for_year(org, year)
+        return f, f"Bilan {year} de {org.name}", f"Territoire de {org.name}, année {year}"
+    raise Http404("Bilan indisponible.")
+
+
+@require_safe
+def bilan(request, kind: str, fmt: str = "html", uuid=None):
+    f, title, subject = resolve_bilan(request, kind, uuid)
+    report = build_bilan(f, title=title, subject=subject, public=not is_facilitator_staff(request.user))
+    filename = slugify(title)[:80] or "bilan"
+    if fmt == "pdf":
+        from clausier.reporting.pdf import render_pdf
+
+        response = HttpResponse(render_pdf(report), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{filename}.pdf"'
+        return response
+    if fmt == "xlsx":
+        from clausier.reporting.xlsx import render_xlsx
+
+        response = HttpResponse(
+            render_xlsx(report),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
+        return response
+    name = {"buyer": "bilan_buyer", "operation": "bilan_operation", "market": "bilan_market"}.get(
+        kind, "bilan_territory"
+    )
+    kwargs = {"uuid": uuid} if uuid else {}
+    year = _year(request)
+    query = f"?annee={year}" if year else ""
+    return render(
+        request,
+        "www/reporting/bilan.html",
+        {
+            "title": title,
+            "bilan": report,
+            "pdf_url": reverse(f"www:{name}_pdf", kwargs=kwargs) + query,
+            "xlsx_url": reverse(f"www:{name}_xlsx", kwargs=kwargs) + query,
+            "has_all_years": kind != "territory",
+            "year": year or (report.indicators.months_year if kind == "territory" else None),
+            "years": range(
+                datetime.date.today().year,
+                (report.indicators.first_year or datetime.date.today().year) - 1,
+                -1,
+            ),
+        },
+    )
+
+
+@require_safe
+def bilan_index(request):
+    """The bilans the user may open: staff see their buyers and years; a buyer its operations and markets."""
+    user = request.user
+    org = current_organization(user)
+    context = {"title": "Bilans", "is_staff_view": is_facilitator_staff(user), "available": False}
+    if org is not None and org.kind in (K.FACILITATOR, K.BUYER):
+        context.update(
+            available=True,
+            buyers=buyers_of(user) if org.kind == K.FACILITATOR else [org],
+            operations=Operation.objects.visible_to(user).order_by("name"),
+            markets=Market.objects.visible_to(user).with_clause().order_by("reference"),
+            years=range(datetime.date.today().year, 2007, -1) if org.kind == K.FACILITATOR else [],
+        )
+    return render(request, "www/reporting/index.html", context)
+
+
+# --- Dashboard ---------------------------------------------------------------------------------------------
+
+
+def dashboard_figures(request, facilitator) -> dict:
+    """The dashboard's figures block under the filters of the query string (staff only)."""
+    from clausier.reporting.bilans import layout
+    from clausier.reporting.breakdowns import indicators
+
+    fields = IndicatorFilterForm.base_fields
+    data = request.GET if any(name in request.GET for name in fields) else None
+    form = IndicatorFilterForm(data, user=request.user)
+    f = form.to_filter(facilitator)
+    result = indicators(f)
+    key_figures, charts, tables = layout(result, public=False)
+    return {
+        "filter_form": form,
+        "indicator_filter": f,
+        "figures": result,
+        "key_figures": key_figures,
+        "charts": charts,
+        "tables": tables,
+        "filtered": form.is_bound and form.is_valid() and any(form.cleaned_data.values()),
+    }
