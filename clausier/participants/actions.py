@@ -58,9 +58,7 @@ __all__ = [
 def _check_staff(participant: Participant, by, *, system_allowed: bool) -> None:
     if by is None and system_allowed:
         return
-    org = current_organization(by)
-    if org is None or org.kind != OrganizationKind.FACILITATOR or org.pk != participant.facilitator_id:
-        raise Refused("Seule l'équipe du facilitateur peut faire cette opération sur ce participant.")
+    _check_facilitator_staff(participant.facilitator, by, about=" sur ce participant")
 
 
 # --- The participant file -------------------------------------------------------------------------------------
@@ -85,10 +83,10 @@ PARTICIPANT_FIELDS = (
 )
 
 
-def _check_facilitator_staff(facilitator, by) -> None:
+def _check_facilitator_staff(facilitator, by, *, about: str = "") -> None:
     org = current_organization(by)
     if org is None or org.kind != OrganizationKind.FACILITATOR or org.pk != facilitator.pk:
-        raise Refused("Seule l'équipe du facilitateur peut faire cette opération.")
+        raise Refused(f"Seule l'équipe du facilitateur peut faire cette opération{about}.")
 
 
 def _check_prescriber(facilitator, prescriber) -> None:

@@ -17,17 +17,9 @@ from clausier.publicsite import actions
 from clausier.publicsite.forms_staff import ConfirmDeleteForm, DocumentForm, PartnerForm, PublicTextsForm
 from clausier.publicsite.models import Partner, PublicDocument
 from clausier.www.mixins import FacilitatorStaffRequiredMixin
-from clausier.www.views.base import StaffFormView
+from clausier.www.views.base import StaffFormView, add_errors
 
 INDEX = "publicsite:index"
-
-
-def add_errors(form, error: ValidationError):
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, [m for e in errors for m in e.messages])
-    else:
-        form.add_error(None, error.messages)
 
 
 class StaffIndexView(FacilitatorStaffRequiredMixin, TemplateView):

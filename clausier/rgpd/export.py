@@ -19,26 +19,12 @@ from django.utils import timezone
 from clausier.audit.log import record
 from clausier.audit.models import Action, AuditEntry
 from clausier.employment.models import Contract, HoursRecord
+from clausier.participants.actions import PARTICIPANT_FIELDS as FILE_FIELDS
 from clausier.participants.models import EligibilityAssessment, Outcome, Participant, ParticipantProfile
 
 PARTICIPANT_FIELDS = (
     "uuid",
-    "first_name",
-    "last_name",
-    "birth_name",
-    "birth_date",
-    "sex",
-    "email",
-    "phone",
-    "address",
-    "postal_code",
-    "commune",
-    "qualification_level",
-    "situation_at_entry",
-    "entry_date",
-    "prescriber",
-    "referent",
-    "informed_on",
+    *FILE_FIELDS,
     "qpv_status",
     "qpv_code",
     "qpv_millesime",

@@ -98,3 +98,12 @@ class StaffFormView(FacilitatorStaffRequiredMixin, FormView):
             parent=getattr(self, "parent", None),
         )
         return context
+
+
+def add_errors(form, error):
+    """Put an action's ValidationError on the form: on its field when the form has it, else on the form."""
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            form.add_error(name if name in form.fields else None, [m for e in errors for m in e.messages])
+    else:
+        form.add_error(None, error.messages)

@@ -18,18 +18,9 @@ from clausier.organizations.access import is_facilitator_admin, is_facilitator_s
 from clausier.procurement import parameters
 from clausier.www.forms_clauses import CountingRuleForm, HourlyCostForm, LabourSharesForm, ThresholdsForm
 from clausier.www.mixins import FacilitatorStaffRequiredMixin
-from clausier.www.views.base import StaffFormView
+from clausier.www.views.base import StaffFormView, add_errors
 
 ADMIN_ONLY = "Seuls les administrateurs du facilitateur peuvent modifier les paramètres."
-
-
-def add_errors(form, error: ValidationError):
-    """Put an action's errors on the form: on their field when the form has it, else on the form."""
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, [m for e in errors for m in e.messages])
-    else:
-        form.add_error(None, error.messages)
 
 
 class ParametersView(FacilitatorStaffRequiredMixin, TemplateView):
