@@ -266,13 +266,6 @@ def layout(
             public,
         ),
         _table(
-            "Critères d'éligibilité à l'entrée",
-            "criteres",
-            [("Critère", TEXT), ("Bénéficiaires", PEOPLE)],
-            _criteria_rows(result.criteria),
-            public,
-        ),
-        _table(
             "Commune de résidence à l'entrée",
             "communes",
             [("Commune", TEXT), ("Code INSEE", TEXT), ("Bénéficiaires", PEOPLE)],
@@ -290,6 +283,19 @@ def layout(
             public,
         ),
     ]
+    if not public:
+        # Eligibility criteria are health, justice and social data: only the facilitator's staff see them,
+        # even as counts (a buyer's or a company's bilan never has this table).
+        tables.insert(
+            4,
+            _table(
+                "Critères d'éligibilité à l'entrée",
+                "criteres",
+                [("Critère", TEXT), ("Bénéficiaires", PEOPLE)],
+                _criteria_rows(result.criteria),
+                public,
+            ),
+        )
     return key_figures, charts, [years, *tables]
 
 

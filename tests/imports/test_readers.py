@@ -307,8 +307,7 @@ SHARED_DATA = Path(settings.BASE_DIR).parent / "shared" / "data"
 )
 def test_real_siae_directory_export(name, rows):
     path = SHARED_DATA / "siae" / name
-    if not path.exists():
-        pytest.skip(f"{path} absent")
+    assert path.exists(), f"{path} absent: the shared reference data sits beside the repository"
     records = read_records(
         path, filename=name, expected={"siret": ["siret"], "kind": ["kind", "type"], "name": ["name", "nom"]}
     )

@@ -79,13 +79,16 @@ def test_layout_has_charts_with_their_tables(t):
     ]
 
 
+def test_bilans_outside_the_facilitator_have_no_eligibility_criteria(t):
+    assert "criteres" not in [table.slug for table in bilan(t, public=True).tables]
+
+
 def test_pdf_opens_and_contains_the_charts(t, tmp_path):
     report = bilan(t, public=True, buyer_id=t["b1"].pk)
     pdf = render_pdf(report)
     assert pdf.startswith(b"%PDF-")
     assert b"%%EOF" in pdf[-1024:]
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) absent: contents not checked")
+    assert shutil.which("pdftotext"), "pdftotext manquant : apt-get install poppler-utils (installé par .ci/run)"
     path = tmp_path / "bilan.pdf"
     path.write_bytes(pdf)
     text = subprocess.run(
