@@ -79,6 +79,8 @@ class Validation:
     items: list[Item] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     problem_count: int = 0
+    options: dict = field(default_factory=dict)  # the kind's options, e.g. {"create_duplicates": True}
+    duplicate_count: int = 0  # rows that are likely duplicates of an existing record (participants)
 
     @property
     def ok(self) -> bool:
@@ -198,10 +200,12 @@ def resolve_mapping(
     return columns, problems
 
 
-def validate(records: Records, kind: Kind, mapping: dict[str, str], *, facilitator) -> Validation:
+def validate(
+    records: Records, kind: Kind, mapping: dict[str, str], *, facilitator, options: dict | None = None
+) -> Validation:
     """Every problem of the file at once; the items to create, update or leave unchanged."""
     columns, problems = resolve_mapping(records, kind, mapping)
-    validation = Validation(records=records, columns=columns)
+    validation = Validation(records=records, columns=columns, options=dict(options or {}))
     for message in problems:
         validation.add(None, None, message)
     if not problems:
@@ -286,6 +290,7 @@ def run(
     mapping: dict[str, str] | None = None,
     sheet: str | None = None,
     dry_run: bool = False,
+    options: dict | None = None,
 ) -> tuple[Report, Validation | None]:
     report = Report(kind=kind_name, filename=filename, status="refused", dry_run=dry_run)
     try:
@@ -296,7 +301,7 @@ def run(
         return report, None
     report.rows, report.skipped = len(records.rows), len(records.skipped)
     report.mapping = suggest_mapping(records, kind, mapping)
-    validation = validate(records, kind, report.mapping, facilitator=facilitator)
+    validation = validate(records, kind, report.mapping, facilitator=facilitator, options=options)
     report.counts = validation.counts
     report.problems, report.problem_count = validation.problems, validation.problem_count
     if not validation.ok:

@@ -32,7 +32,9 @@ SHOWN_PROBLEMS = 200
 
 
 class UploadForm(DsfrFormMixin, forms.Form):
-    kind = forms.ChoiceField(label="Type de fichier", choices=ImportKind.choices[:1])
+    kind = forms.ChoiceField(
+        label="Type de fichier", choices=[c for c in ImportKind.choices if c[0] in KINDS]
+    )
     file = forms.FileField(label="Fichier", help_text="XLSX, XLS, ODS ou CSV.")
     template = forms.ModelChoiceField(
         label="Correspondance de colonnes enregistrée",
@@ -86,6 +88,14 @@ class MappingForm(DsfrFormMixin, forms.Form):
 
 def _run(request, uuid) -> ImportRun:
     return get_object_for_user_or_404(ImportRun, request.user, uuid=uuid)
+
+
+CREATE_DUPLICATES = "creer_doublons"  # preview (GET) and commit (POST) parameter
+
+
+def _options(data) -> dict:
+    """The kind's options chosen on the preview: create the likely duplicates anyway (participants)."""
+    return {"create_duplicates": True} if data.get(CREATE_DUPLICATES) else {}
 
 
 def _records(run: ImportRun):
@@ -211,10 +221,16 @@ class ImportPreviewView(FacilitatorStaffRequiredMixin, View):
 
     def get(self, request, uuid, refusal=None):
         run = _run(request, uuid)
-        context = {"run": run, "title": f"Import « {run.filename} »", "refusal": refusal or []}
+        options = _options(request.POST if refusal else request.GET)
+        context = {
+            "run": run,
+            "title": f"Import « {run.filename} »",
+            "refusal": refusal or [],
+            "create_duplicates": bool(options),
+        }
         if run.status == ImportStatus.UPLOADED:
             kind, records = _records(run)
-            validation = validate(records, kind, run.mapping, facilitator=run.facilitator)
+            validation = validate(records, kind, run.mapping, facilitator=run.facilitator, options=options)
             context.update(
                 validation=validation,
                 counts=validation.counts,
@@ -239,7 +255,8 @@ class ImportCommitView(FacilitatorStaffRequiredMixin, View):
             messages.info(request, "Ce fichier a déjà été importé.")
             return redirect("www:import_preview", uuid=run.uuid)
         kind, records = _records(run)
-        validation = validate(records, kind, run.mapping, facilitator=run.facilitator)
+        options = _options(request.POST)
+        validation = validate(records, kind, run.mapping, facilitator=run.facilitator, options=options)
         if not validation.ok:
             return redirect("www:import_preview", uuid=run.uuid)
         try:

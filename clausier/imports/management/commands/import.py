@@ -30,6 +30,11 @@ class Command(BaseCommand):
         parser.add_argument("--sheet", help="nom de la feuille (défaut : la première)")
         parser.add_argument("--user", help="e-mail de l'utilisateur au nom duquel importer (journal d'audit)")
         parser.add_argument("--json", action="store_true", help="bilan en JSON")
+        parser.add_argument(
+            "--create-duplicates",
+            action="store_true",
+            help="participants : créer aussi les fiches signalées comme doublons probables",
+        )
 
     def handle(self, *args, kind, file, facilitator, dry_run, mapping, sheet, user, json: bool, **options):
         try:
@@ -56,6 +61,7 @@ class Command(BaseCommand):
             mapping=saved,
             sheet=sheet,
             dry_run=dry_run,
+            options={"create_duplicates": True} if options.get("create_duplicates") else None,
         )
         if json:
             self.stdout.write(_dumps(report.as_json()))
