@@ -5,6 +5,7 @@ The full page and the htmx partial render the same `_results.html`, so they alwa
 """
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import reduce
 from operator import and_, or_
@@ -12,9 +13,11 @@ from operator import and_, or_
 from django import forms
 from django.db.models import Q
 from django.utils.cache import patch_vary_headers
+from django.utils.text import slugify
 from django.views.generic import ListView
 
 from clausier.organizations.access import is_facilitator_staff
+from clausier.utils.exports import ListExportMixin
 from clausier.www.mixins import DsfrFormMixin
 
 
@@ -23,6 +26,14 @@ class Column:
     label: str
     sort: str | None = None  # public sort key, looked up in the view's `sort_fields`
     numeric: bool = False
+    # What an export writes (`clausier.utils.exports`): a dotted path on the row, a callable of the row, or
+    # ((header, path or callable), ...) for several cells; None: the column is not exported.
+    value: str | Callable | tuple | None = None
+
+    @property
+    def key(self) -> str:
+        """The column's name in `?colonnes=`."""
+        return slugify(self.label)
 
 
 def year_choices():
@@ -68,7 +79,7 @@ def search(queryset, fields, text):
     return queryset.filter(reduce(and_, conditions))
 
 
-class FilteredListView(ListView):
+class FilteredListView(ListExportMixin, ListView):
     paginate_by = 50
     template_name = "www/list.html"
     partial_template_name = "www/_results.html"
@@ -141,6 +152,7 @@ class FilteredListView(ListView):
             search_placeholder=self.search_placeholder,
             can_create=bool(self.create_url_name) and is_facilitator_staff(self.request.user),
             create_url_name=self.create_url_name,
+            **self.export_context(),
         )
         return context
 

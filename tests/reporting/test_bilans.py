@@ -88,7 +88,9 @@ def test_pdf_opens_and_contains_the_charts(t, tmp_path):
     pdf = render_pdf(report)
     assert pdf.startswith(b"%PDF-")
     assert b"%%EOF" in pdf[-1024:]
-    assert shutil.which("pdftotext"), "pdftotext manquant : apt-get install poppler-utils (installé par .ci/run)"
+    assert shutil.which("pdftotext"), (
+        "pdftotext manquant : apt-get install poppler-utils (installé par .ci/run)"
+    )
     path = tmp_path / "bilan.pdf"
     path.write_bytes(pdf)
     text = subprocess.run(

@@ -84,14 +84,26 @@ class OutcomeFollowUpView(FacilitatorStaffRequiredMixin, FilteredListView):
     }
     default_sort = "echeance"
     columns = (
-        Column("Échéance", "echeance"),
-        Column("Sortie"),
-        Column("Participant", "participant"),
-        Column("Employeur"),
-        Column("Contrat"),
-        Column("Fin du contrat"),
+        Column("Échéance", "echeance", value="due_on"),
+        Column("Sortie", value=lambda item: "Fin de contrat" if item.timing == "end" else "À 6 mois"),
+        Column(
+            "Participant",
+            "participant",
+            value=(("Nom", "contract.participant.last_name"), ("Prénom", "contract.participant.first_name")),
+        ),
+        Column("Employeur", value="contract.employer.name"),
+        Column(
+            "Contrat",
+            value=(
+                ("Type de contrat", "contract.contract_type"),
+                ("Marché", "contract.lot.market.reference"),
+                ("Donneur d'ordre", "contract.lot.market.buyer.name"),
+            ),
+        ),
+        Column("Fin du contrat", value="contract.end_date"),
         Column("Action"),
     )
+    export_personal_data = True
 
     def get_base_queryset(self):
         return Contract.objects.visible_to(self.request.user)
@@ -109,6 +121,9 @@ class OutcomeFollowUpView(FacilitatorStaffRequiredMixin, FilteredListView):
         paginator, page, rows, is_paginated = super().paginate_queryset(queryset, page_size)
         page.object_list = hydrate(page.object_list, self.today)
         return paginator, page, page.object_list, is_paginated
+
+    def prepare_export_chunk(self, rows):
+        return hydrate(rows, self.today)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

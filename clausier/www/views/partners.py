@@ -27,13 +27,13 @@ class CompanyListView(FilteredListView):
     }
     default_sort = "nom"
     columns = (
-        Column("Nom", "nom"),
-        Column("SIRET"),
-        Column("Catégorie", "categorie"),
-        Column("Commune", "commune"),
-        Column("Lots attribués", "attributions", numeric=True),
-        Column("Contrats", "contrats", numeric=True),
-        Column("Heures réalisées", "heures", numeric=True),
+        Column("Nom", "nom", value="name"),
+        Column("SIRET", value="siret"),
+        Column("Catégorie", "categorie", value="category"),
+        Column("Commune", "commune", value="commune.name"),
+        Column("Lots attribués", "attributions", numeric=True, value="awards_count"),
+        Column("Contrats", "contrats", numeric=True, value="contracts_count"),
+        Column("Heures réalisées", "heures", numeric=True, value="hours_realised"),
     )
 
     def get_base_queryset(self):
@@ -75,12 +75,12 @@ class StructureListView(FilteredListView):
     }
     default_sort = "nom"
     columns = (
-        Column("Nom", "nom"),
-        Column("Catégorie", "categorie"),
-        Column("Commune", "commune"),
-        Column("Contrats", "contrats", numeric=True),
-        Column("Participants", "participants", numeric=True),
-        Column("Heures réalisées", "heures", numeric=True),
+        Column("Nom", "nom", value="name"),
+        Column("Catégorie", "categorie", value="category"),
+        Column("Commune", "commune", value="commune.name"),
+        Column("Contrats", "contrats", numeric=True, value="contracts_count"),
+        Column("Participants", "participants", numeric=True, value="participants_count"),
+        Column("Heures réalisées", "heures", numeric=True, value="hours_realised"),
     )
 
     def get_base_queryset(self):
@@ -110,10 +110,10 @@ class PrescriberListView(FilteredListView):
     sort_fields = {**ORGANIZATION_SORTS, "participants": ("participants_count",)}
     default_sort = "nom"
     columns = (
-        Column("Nom", "nom"),
-        Column("Catégorie", "categorie"),
-        Column("Commune", "commune"),
-        Column("Participants orientés", "participants", numeric=True),
+        Column("Nom", "nom", value="name"),
+        Column("Catégorie", "categorie", value="category"),
+        Column("Commune", "commune", value="commune.name"),
+        Column("Participants orientés", "participants", numeric=True, value="participants_count"),
     )
 
     def get_base_queryset(self):

@@ -27,12 +27,13 @@ class ParticipantListView(FilteredListView):
     default_sort = "nom"
     create_url_name = "www:participant_create"
     columns = (
-        Column("Nom", "nom"),
-        Column("Date de naissance", "naissance"),
-        Column("Commune", "commune"),
-        Column("Contrats", "contrats", numeric=True),
-        Column("Heures réalisées", "heures", numeric=True),
+        Column("Nom", "nom", value=(("Nom", "last_name"), ("Prénom", "first_name"))),
+        Column("Date de naissance", "naissance", value="birth_date"),
+        Column("Commune", "commune", value="commune.name"),
+        Column("Contrats", "contrats", numeric=True, value="contracts_count"),
+        Column("Heures réalisées", "heures", numeric=True, value="hours_realised"),
     )
+    export_personal_data = True
 
     def get_base_queryset(self):
         return queries.participants(self.request.user)
@@ -90,14 +91,19 @@ class ContractListView(FilteredListView):
     }
     default_sort = "-debut"
     columns = (
-        Column("Participant", "participant"),
-        Column("Employeur", "employeur"),
-        Column("Lot"),
-        Column("Type", "type"),
-        Column("Début", "debut"),
-        Column("Fin", "fin"),
-        Column("Heures réalisées", "heures", numeric=True),
+        Column(
+            "Participant",
+            "participant",
+            value=(("Nom", "participant.last_name"), ("Prénom", "participant.first_name")),
+        ),
+        Column("Employeur", "employeur", value="employer.name"),
+        Column("Lot", value=(("Marché", "lot.market.reference"), ("Lot", "lot.number"))),
+        Column("Type", "type", value="contract_type"),
+        Column("Début", "debut", value="start_date"),
+        Column("Fin", "fin", value="end_date"),
+        Column("Heures réalisées", "heures", numeric=True, value="hours_realised"),
     )
+    export_personal_data = True
 
     def get_base_queryset(self):
         return queries.contracts(self.request.user)

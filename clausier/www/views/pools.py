@@ -61,11 +61,11 @@ class PoolListView(FacilitatorStaffRequiredMixin, FilteredListView):
     sort_fields = {"nom": ("name",), "entreprise": ("company__name", "name"), "lots": ("lots_count",)}
     default_sort = "nom"
     columns = (
-        Column("Intitulé", "nom"),
-        Column("Entreprise", "entreprise"),
-        Column("Lots", "lots", numeric=True),
-        Column("Heures prévues", numeric=True),
-        Column("Période"),
+        Column("Intitulé", "nom", value="name"),
+        Column("Entreprise", "entreprise", value="company.name"),
+        Column("Lots", "lots", numeric=True, value="lots_count"),
+        Column("Heures prévues", numeric=True, value="hours_planned"),
+        Column("Période", value=(("Début", "start_date"), ("Fin", "end_date"))),
     )
     create_url_name = "www:pool_create"
 

@@ -33,12 +33,12 @@ class BuyerListView(FilteredListView):
     }
     default_sort = "nom"
     columns = (
-        Column("Nom", "nom"),
-        Column("Catégorie", "categorie"),
-        Column("Commune"),
-        Column("Marchés", "marches", numeric=True),
-        Column("Heures prévues", "heures", numeric=True),
-        Column("Heures réalisées", "realisees", numeric=True),
+        Column("Nom", "nom", value="name"),
+        Column("Catégorie", "categorie", value="category"),
+        Column("Commune", value="commune.name"),
+        Column("Marchés", "marches", numeric=True, value="markets_count"),
+        Column("Heures prévues", "heures", numeric=True, value="hours_planned"),
+        Column("Heures réalisées", "realisees", numeric=True, value="hours_realised"),
     )
     create_url_name = "www:buyer_create"
 
@@ -131,13 +131,13 @@ class OperationListView(FilteredListView):
     }
     default_sort = "nom"
     columns = (
-        Column("Nom", "nom"),
-        Column("Donneur d'ordre", "donneur"),
-        Column("Nature"),
-        Column("Période", "debut"),
-        Column("Marchés", "marches", numeric=True),
-        Column("Heures prévues", "heures", numeric=True),
-        Column("Heures réalisées", "realisees", numeric=True),
+        Column("Nom", "nom", value="name"),
+        Column("Donneur d'ordre", "donneur", value="buyer.name"),
+        Column("Nature", value="get_kind_display"),
+        Column("Période", "debut", value=(("Début", "start_date"), ("Fin", "end_date"))),
+        Column("Marchés", "marches", numeric=True, value="markets_count"),
+        Column("Heures prévues", "heures", numeric=True, value="hours_planned"),
+        Column("Heures réalisées", "realisees", numeric=True, value="hours_realised"),
     )
     create_url_name = "www:operation_create"
 
@@ -223,13 +223,13 @@ class MarketListView(FilteredListView):
     }
     default_sort = "-notification"
     columns = (
-        Column("Numéro", "numero"),
-        Column("Objet", "objet"),
-        Column("Donneur d'ordre", "donneur"),
-        Column("Notifié le", "notification"),
-        Column("Lots", "lots", numeric=True),
-        Column("Heures prévues", "heures", numeric=True),
-        Column("Heures réalisées", "realisees", numeric=True),
+        Column("Numéro", "numero", value="reference"),
+        Column("Objet", "objet", value="title"),
+        Column("Donneur d'ordre", "donneur", value="buyer.name"),
+        Column("Notifié le", "notification", value="notified_on"),
+        Column("Lots", "lots", numeric=True, value="lots_count"),
+        Column("Heures prévues", "heures", numeric=True, value="hours_planned"),
+        Column("Heures réalisées", "realisees", numeric=True, value="hours_realised"),
     )
     create_url_name = "www:market_create"
 

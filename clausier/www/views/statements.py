@@ -72,12 +72,12 @@ class StatementListView(FilteredListView):
     }
     default_sort = "-mois"
     columns = (
-        Column("Mois", "mois"),
-        Column("Employeur", "employeur"),
-        Column("État", "etat"),
-        Column("Contrats", numeric=True),
-        Column("Heures travaillées", numeric=True),
-        Column("Heures comptées", "heures", numeric=True),
+        Column("Mois", "mois", value="month"),
+        Column("Employeur", "employeur", value="employer.name"),
+        Column("État", "etat", value="get_status_display"),
+        Column("Contrats", numeric=True, value="records_count"),
+        Column("Heures travaillées", numeric=True, value="hours_total"),
+        Column("Heures comptées", "heures", numeric=True, value="counted_total"),
     )
 
     def get_base_queryset(self):
