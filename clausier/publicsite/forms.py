@@ -4,7 +4,13 @@ from django import forms
 
 from clausier.procurement.parameters import families
 from clausier.reference.models import LotFamily
-from clausier.www.fields import FrenchDecimalField, RateField
+from clausier.www.fields import (
+    FrenchDecimalField,
+    RateField,
+    estimated_total_hours_field,
+    months_field,
+    transferred_monthly_hours_field,
+)
 from clausier.www.mixins import DsfrFormMixin
 
 METHODS = [
@@ -44,24 +50,9 @@ class SimulatorForm(DsfrFormMixin, forms.Form):
     hourly_cost = FrenchDecimalField(
         label="Coût horaire (€)", required=False, min_value=0, max_digits=8, decimal_places=2
     )
-    months = forms.IntegerField(
-        label="Durée du marché en mois (N)", required=False, min_value=1, max_value=600
-    )
-    transferred_monthly_hours = FrenchDecimalField(
-        label="Heures mensuelles du personnel repris (S)",
-        required=False,
-        min_value=0,
-        max_digits=12,
-        decimal_places=2,
-        help_text="Total des heures par mois des salariés repris de l'ancien titulaire.",
-    )
-    estimated_total_hours = FrenchDecimalField(
-        label="Heures travaillées estimées sur le marché",
-        required=False,
-        min_value=0,
-        max_digits=12,
-        decimal_places=2,
-    )
+    months = months_field()
+    transferred_monthly_hours = transferred_monthly_hours_field()
+    estimated_total_hours = estimated_total_hours_field()
 
     def __init__(self, *args, parameters, **kwargs):
         super().__init__(*args, **kwargs)

@@ -155,3 +155,31 @@ class CommuneField(forms.ModelChoiceField):
             commune = self.queryset.filter(insee_code=value).first()
             return f"{commune.name} ({commune.insee_code})" if commune else value
         return value
+
+
+# Sizing inputs shared by the clause form and the public simulator (each call gives a new field).
+
+
+def months_field():
+    return forms.IntegerField(label="Durée du marché en mois (N)", required=False, min_value=1, max_value=600)
+
+
+def transferred_monthly_hours_field():
+    return FrenchDecimalField(
+        label="Heures mensuelles du personnel repris (S)",
+        required=False,
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+        help_text="Total des heures par mois des salariés repris de l'ancien titulaire.",
+    )
+
+
+def estimated_total_hours_field():
+    return FrenchDecimalField(
+        label="Heures travaillées estimées sur le marché",
+        required=False,
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+    )

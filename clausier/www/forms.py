@@ -26,6 +26,9 @@ from clausier.www.fields import (
     FrenchDecimalField,
     RateField,
     SiretField,
+    estimated_total_hours_field,
+    months_field,
+    transferred_monthly_hours_field,
 )
 from clausier.www.formatting import fr_money, fr_percent
 from clausier.www.mixins import DsfrFormMixin
@@ -289,24 +292,9 @@ class ClauseForm(DsfrModelForm):
         help_text="Mode « Nombre d'heures fixé » : le nombre d'heures. Autres modes : laissez vide pour "
         "retenir le calcul ; un autre nombre demande un motif.",
     )
-    months = forms.IntegerField(
-        label="Durée du marché en mois (N)", required=False, min_value=1, max_value=600
-    )
-    transferred_monthly_hours = FrenchDecimalField(
-        label="Heures mensuelles du personnel repris (S)",
-        required=False,
-        min_value=0,
-        max_digits=12,
-        decimal_places=2,
-        help_text="Total des heures par mois des salariés repris de l'ancien titulaire.",
-    )
-    estimated_total_hours = FrenchDecimalField(
-        label="Heures travaillées estimées sur le marché",
-        required=False,
-        min_value=0,
-        max_digits=12,
-        decimal_places=2,
-    )
+    months = months_field()
+    transferred_monthly_hours = transferred_monthly_hours_field()
+    estimated_total_hours = estimated_total_hours_field()
 
     class Meta:
         model = Clause
