@@ -1,37 +1,80 @@
-"""The main menu: which lists each kind of organization may see (the access layer decides the rows)."""
+"""The main menu: which lists each kind of organization may see (the access layer decides the rows).
+
+Entries are grouped in sections so that the bar fits a laptop screen; a section with a single visible
+entry shows as a plain link.
+"""
 
 from django.urls import reverse
 
 from clausier.organizations.models import OrganizationKind as K
 
 ALL = frozenset(K.values)
+STAFF = {K.FACILITATOR}
 MENU = [
-    ("Tableau de bord", "www:dashboard", ALL),
-    ("Donneurs d'ordre", "www:buyer_list", {K.FACILITATOR}),
-    ("Opérations", "www:operation_list", {K.FACILITATOR, K.BUYER}),
-    ("Marchés", "www:market_list", {K.FACILITATOR, K.BUYER, K.COMPANY}),
-    ("Entreprises", "www:company_list", {K.FACILITATOR}),
-    ("Structures d'insertion", "www:structure_list", {K.FACILITATOR}),
-    ("Prescripteurs", "www:prescriber_list", {K.FACILITATOR}),
-    ("Participants", "www:participant_list", {K.FACILITATOR, K.COMPANY, K.INSERTION_STRUCTURE, K.PRESCRIBER}),
-    ("Contrats", "www:contract_list", {K.FACILITATOR, K.COMPANY, K.INSERTION_STRUCTURE}),
-    ("Sorties à renseigner", "www:outcome_followup", {K.FACILITATOR}),
-    ("Paramètres", "www:parameters", {K.FACILITATOR}),
-    ("Relevés d'heures", "www:statement_list", {K.FACILITATOR, K.COMPANY, K.INSERTION_STRUCTURE}),
-    ("Conventions de globalisation", "www:pool_list", {K.FACILITATOR}),
-    ("Site public", "publicsite:index", {K.FACILITATOR}),  # public site area (issue 5)
+    ("Tableau de bord", [("Tableau de bord", "www:dashboard", ALL)]),
+    (
+        "Marchés",
+        [
+            ("Donneurs d'ordre", "www:buyer_list", STAFF),
+            ("Opérations", "www:operation_list", {K.FACILITATOR, K.BUYER}),
+            ("Marchés", "www:market_list", {K.FACILITATOR, K.BUYER, K.COMPANY}),
+            ("Conventions de globalisation", "www:pool_list", STAFF),
+        ],
+    ),
+    (
+        "Partenaires",
+        [
+            ("Entreprises", "www:company_list", STAFF),
+            ("Structures d'insertion", "www:structure_list", STAFF),
+            ("Prescripteurs", "www:prescriber_list", STAFF),
+        ],
+    ),
+    (
+        "Personnes",
+        [
+            (
+                "Participants",
+                "www:participant_list",
+                {K.FACILITATOR, K.COMPANY, K.INSERTION_STRUCTURE, K.PRESCRIBER},
+            ),
+            ("Contrats", "www:contract_list", {K.FACILITATOR, K.COMPANY, K.INSERTION_STRUCTURE}),
+            ("Sorties à renseigner", "www:outcome_followup", STAFF),
+        ],
+    ),
+    (
+        "Relevés d'heures",
+        [("Relevés d'heures", "www:statement_list", {K.FACILITATOR, K.COMPANY, K.INSERTION_STRUCTURE})],
+    ),
+    ("Bilans", [("Bilans", "www:bilan_index", {K.FACILITATOR, K.BUYER})]),
+    (
+        "Administration",
+        [
+            ("Paramètres", "www:parameters", STAFF),
+            ("Site public", "publicsite:index", STAFF),
+        ],
+    ),
 ]
 
 
-def menu_for(request) -> list[dict]:
+def _item(request, label, url_name) -> dict:
+    url = reverse(url_name)
+    active = request.path == url if url == "/" else request.path.startswith(url)
+    return {"label": label, "url": url, "url_name": url_name, "active": active}
+
+
+def menu_sections_for(request) -> list[dict]:
+    """Sections with the entries the current organization may see: {"label", "items", "active"}."""
     organization = getattr(request, "organization", None)
     if organization is None:
         return []
-    items = []
-    for label, url_name, kinds in MENU:
-        if organization.kind not in kinds:
-            continue
-        url = reverse(url_name)
-        active = request.path == url if url == "/" else request.path.startswith(url)
-        items.append({"label": label, "url": url, "url_name": url_name, "active": active})
-    return items
+    sections = []
+    for label, entries in MENU:
+        items = [_item(request, *entry[:2]) for entry in entries if organization.kind in entry[2]]
+        if items:
+            sections.append({"label": label, "items": items, "active": any(i["active"] for i in items)})
+    return sections
+
+
+def menu_for(request) -> list[dict]:
+    """Every visible entry, flat (the dashboard's shortcuts)."""
+    return [item for section in menu_sections_for(request) for item in section["items"]]

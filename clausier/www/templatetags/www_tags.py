@@ -69,10 +69,10 @@ def yes_no(value):
 
 @register.simple_tag(takes_context=True)
 def main_menu(context):
-    from clausier.www.navigation import menu_for
+    from clausier.www.navigation import menu_sections_for
 
     request = context.get("request")
-    return menu_for(request) if request is not None else []
+    return menu_sections_for(request) if request is not None else []
 
 
 @register.inclusion_tag("www/_breadcrumb.html")
