@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
+from django.utils import timezone
 
 from clausier.audit.log import record
 from clausier.audit.models import Action
@@ -134,6 +135,7 @@ def declare_month(*, facilitator, month: datetime.date, entries: list[MonthEntry
             ).select_for_update()
         }
         to_create, to_update, changes = [], [], {}
+        now = timezone.now()  # bulk_update does not apply auto_now: stamp the edited records ourselves
         for contract, hours, training in parsed:
             market_end = contract.lot.end_date or contract.lot.market.end_date
             counted = rules.count(
@@ -168,6 +170,7 @@ def declare_month(*, facilitator, month: datetime.date, entries: list[MonthEntry
                     counted.rule,
                     statement,
                 )
+                current.updated_at = now
                 to_update.append(current)
         HoursRecord.objects.bulk_create(to_create)
         HoursRecord.objects.bulk_update(

@@ -35,11 +35,13 @@ def test_declare_creates_one_record_with_the_rule_applied(contract, staff):
     record = HoursRecord.objects.get()
     assert record.hours == D("151.67") and record.counted_hours == D("151.67")
     assert record.rule.coefficient == 1 and record.statement.status == StatementStatus.DRAFT
-    # Same month again: updated, never doubled.
+    first_stamp = record.updated_at
+    # Same month again: updated, never doubled, and the record's stamp moves (bulk updates skip auto_now).
     declare_month(
         facilitator=contract.facilitator, month=MARCH, entries=[MonthEntry(contract, "140")], by=staff
     )
-    assert HoursRecord.objects.get().hours == 140
+    updated = HoursRecord.objects.get()
+    assert updated.hours == 140 and updated.updated_at > first_stamp
     assert AuditEntry.objects.filter(object_type="employment.monthlystatement").count() == 2
 
 

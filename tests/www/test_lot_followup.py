@@ -95,9 +95,16 @@ def test_pool_credit_is_shown_with_the_rule(world_a, facilitator_member_client, 
     assert 'data-testid="followup-pool">300 h<' in html
     assert 'data-testid="followup-realised">500 h<' in html
     assert escape(POOLING_RULE) in html and "Convention Sud" in html
-    # The company sees what came from the pool, not the agreement's page link.
+    # Where the 300 h came from: the other lot, linked for the facilitator's staff.
+    [line] = html.split('data-testid="followup-pool-sources"')[1].split("</ul>")[0].split("<li>")[1:]
+    label = escape(f"{ahead.market.reference} — lot {ahead.number}")
+    detail = reverse("www:lot_detail", kwargs={"uuid": ahead.uuid})
+    assert line.startswith(f'<a href="{detail}">{label}</a> ({escape(ahead.title)}) : 300 h</li>')
+    # The company sees what came from the pool and from which lot, not the agreement's page link.
     html = company_client.get(reverse("www:lot_detail", kwargs={"uuid": short.uuid})).content.decode()
     assert 'data-testid="followup-pool">300 h<' in html and "Convention Sud" not in html
+    sources = html.split('data-testid="followup-pool-sources"')[1].split("</ul>")[0]
+    assert f"<li>{label} ({escape(ahead.title)}) : 300 h</li>" in sources and "href" not in sources
 
 
 def test_lot_without_clause_has_no_followup(world_a, facilitator_member_client):
