@@ -146,17 +146,92 @@ def update_participant(
     with transaction.atomic():
         row = Participant.objects.select_for_update().get(pk=participant.pk)
         before = snapshot(row)
+        address_before = address_key(row)
         for name, value in values.items():
             setattr(row, name, "" if value is None and _is_text(name) else value)
         changes = diff(before, snapshot(row))
         changes.pop("normalized_name", None)
         check_version(row, expected_version)
         if changes:
+            detail = "fiche participant modifiée"
+            if QPV_INPUTS & set(changes):
+                qpv_note = _requalify_qpv(row, address_changed=address_key(row) != address_before)
+                if qpv_note:
+                    changes = diff(before, snapshot(row))
+                    changes.pop("normalized_name", None)
+                    detail += f" ; {qpv_note}"
             claim(row, expected_version)
             row.save()
-            record(action=Action.UPDATE, obj=row, by=by, changes=changes, detail="fiche participant modifiée")
-            refresh_profile(row)  # profile at entry, for reporting
+            record(action=Action.UPDATE, obj=row, by=by, changes=changes, detail=detail)
+            refresh_profile(row)  # profile at entry (QPV included), for reporting
     return row
+
+
+# --- The QPV resolution after a change of the file -----------------------------------------------------------
+
+# What the stored QPV resolution depends on: the address sent to the geocoder and the reference date (the
+# list in force then). `entry_date` is an input through `qpv_reference_date`.
+QPV_INPUTS = {"address", "postal_code", "commune_id", "entry_date"}
+
+
+def address_key(participant: Participant) -> tuple:
+    """The address as the geocoder reads it (spacing and case aside)."""
+    return (
+        " ".join(participant.address.split()).casefold(),
+        participant.postal_code.strip(),
+        participant.commune_id,
+    )
+
+
+def _requalify_qpv(row: Participant, *, address_changed: bool) -> str:
+    """Keep, recompute locally or reset the stored QPV residence after its inputs changed (unsaved).
+
+    - Same address and same QPV list in force at the (new) reference date: the point and the perimeters are
+      the same, so the result (automatic or manual) stands.
+    - A manual override does not survive a new address, nor a reference date under another list (its code
+      belongs to the list it was chosen in).
+    - Otherwise, what needs no geocoding is settled here (no list in force at the new date, no address left);
+      the rest is reset to "to be resolved" (empty status, no date): `clausier geo resolve-qpv` — or the
+      "Déterminer" button — geocodes it again. The geocoder is never called from here (external service).
+
+    Returns a note for the audit entry ("" when nothing changed).
+    """
+    if not row.qpv_status:
+        return ""  # never resolved: still to be resolved
+    day = qpv_reference_date(row)
+    in_force = millesime_on(day)
+    year = in_force.year if in_force else None
+    if not address_changed:
+        if row.qpv_status == QpvResidence.UNLOCATED:
+            same_list = year is not None  # the address was not located: only "no list at all" changes that
+        else:
+            same_list = row.qpv_millesime == year  # no_list: None == None
+        if same_list:
+            return ""
+    manual = row.qpv_method == QpvMethod.MANUAL
+    why = "adresse modifiée" if address_changed else "date d'entrée modifiée (autre liste QPV en vigueur)"
+    outcome = _no_list_outcome(day)
+    if outcome is None and not row.address.strip():
+        outcome = _unlocated("adresse manquante")
+    if outcome is not None:
+        values = {
+            "qpv_status": str(outcome.status),
+            "qpv_code": outcome.code,
+            "qpv_millesime": outcome.millesime,
+            "qpv_method": str(outcome.method),
+            "qpv_geocoding_score": outcome.score,
+            "qpv_resolved_on": timezone.localdate(),
+            "qpv_reason": outcome.reason[:500],
+        }
+    else:
+        values = dict.fromkeys(QPV_FIELDS)
+        values.update(qpv_status="", qpv_code="", qpv_method="", qpv_reason=why)
+    if all(getattr(row, name) == value for name, value in values.items() if name != "qpv_resolved_on"):
+        return ""  # settled the same way again (e.g. still no list in force)
+    for name, value in values.items():
+        setattr(row, name, value)
+    note = f"résidence en QPV {'recalculée' if outcome else 'à déterminer de nouveau'} ({why})"
+    return f"saisie manuelle du QPV annulée, {note}" if manual else note
 
 
 # --- Eligibility assessments ----------------------------------------------------------------------------------

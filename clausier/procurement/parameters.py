@@ -3,7 +3,7 @@
 Reading (`sizing_parameters`, `platform_parameters`) never writes: a facilitator without its own
 values reads the reference ones. Writing goes through the actions below (atomic, audited, reserved
 to the facilitator's administrators): `seed_sizing_parameters`, `set_labour_shares`, `add_hourly_cost`,
-`set_thresholds`.
+`set_thresholds`, `set_eligibility_and_fte`.
 """
 
 import datetime
@@ -228,6 +228,52 @@ def set_thresholds(*, facilitator, by, **changes) -> FacilitatorSettings:
         by=by,
         changes=diff({} if created else before, snapshot(settings)),
     )
+    return settings
+
+
+# Eligibility validity (domain.md §5: 24 months by default) and the hours of one ETP (§7: 1,600 by default).
+ELIGIBILITY_VALIDITY_MONTHS = (1, 120)
+FTE_HOURS = (1000, 2200)
+VALIDITY_RANGE_ERROR = (
+    f"La durée de validité de l'éligibilité doit être comprise entre {ELIGIBILITY_VALIDITY_MONTHS[0]} "
+    f"et {ELIGIBILITY_VALIDITY_MONTHS[1]} mois."
+)
+FTE_RANGE_ERROR = (
+    f"Le nombre d'heures d'un équivalent temps plein doit être compris entre {FTE_HOURS[0]:,} "
+    f"et {FTE_HOURS[1]:,} heures."
+).replace(",", " ")
+
+
+@transaction.atomic
+def set_eligibility_and_fte(
+    *, facilitator, by, eligibility_validity_months: int, fte_hours: int
+) -> FacilitatorSettings:
+    """The validity of a new eligibility assessment (months) and the divisor of hours into ETP.
+
+    Assessments already recorded keep their end of validity (it is stored with each one); the ETP of every
+    indicator and bilan follow the new divisor. The audit entry holds the values before and after; a save
+    that changes nothing writes nothing.
+    """
+    _check_admin(facilitator, by)
+    errors = {}
+    low, high = ELIGIBILITY_VALIDITY_MONTHS
+    if not isinstance(eligibility_validity_months, int) or not low <= eligibility_validity_months <= high:
+        errors["eligibility_validity_months"] = VALIDITY_RANGE_ERROR
+    low, high = FTE_HOURS
+    if not isinstance(fte_hours, int) or not low <= fte_hours <= high:
+        errors["fte_hours"] = FTE_RANGE_ERROR
+    if errors:
+        raise ValidationError(errors)
+    settings, created = FacilitatorSettings.objects.select_for_update().get_or_create(facilitator=facilitator)
+    before = snapshot(settings)
+    settings.eligibility_validity_months = eligibility_validity_months
+    settings.fte_hours = fte_hours
+    changes = diff({} if created else before, snapshot(settings))
+    if not created and not changes:
+        return settings
+    settings.full_clean()
+    settings.save()
+    record(action=Action.CREATE if created else Action.UPDATE, obj=settings, by=by, changes=changes)
     return settings
 
 

@@ -14,7 +14,14 @@ from dsfr.utils import dsfr_input_class_attr
 from clausier.organizations.models import Organization, OrganizationKind
 from clausier.participants.models import Participant
 from clausier.procurement.models import Award, Lot
-from clausier.procurement.parameters import families, sizing_parameters
+from clausier.procurement.parameters import (
+    ELIGIBILITY_VALIDITY_MONTHS,
+    FTE_HOURS,
+    FTE_RANGE_ERROR,
+    VALIDITY_RANGE_ERROR,
+    families,
+    sizing_parameters,
+)
 from clausier.reference.models import ContractType, LotFamily, Modality
 from clausier.www.fields import FrenchDateField, FrenchDecimalField, RateField
 from clausier.www.forms import DATES_ORDER_ERROR, UuidModelChoiceField
@@ -99,6 +106,45 @@ class ThresholdsForm(DsfrFormMixin, forms.Form):
         max_digits=6,
         decimal_places=2,
         help_text="Au-delà, la saisie des heures est refusée (220 h par défaut).",
+    )
+
+
+class FrenchIntegerField(forms.IntegerField):
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = "".join(value.split())  # "1 600", with a (narrow) no-break space or not
+        return super().to_python(value)
+
+
+def bounded_integer(label: str, bounds: tuple[int, int], range_error: str, help_text: str):
+    """A whole number within `bounds`, with the action's French message (spaces in "1 600" are accepted)."""
+    return FrenchIntegerField(
+        label=label,
+        min_value=bounds[0],
+        max_value=bounds[1],
+        help_text=help_text,
+        error_messages={
+            "required": "Ce champ est obligatoire.",
+            "invalid": "Saisissez un nombre entier.",
+            "min_value": range_error,
+            "max_value": range_error,
+        },
+    )
+
+
+class EligibilityFteForm(DsfrFormMixin, forms.Form):
+    eligibility_validity_months = bounded_integer(
+        "Durée de validité d'une éligibilité (mois)",
+        ELIGIBILITY_VALIDITY_MONTHS,
+        VALIDITY_RANGE_ERROR,
+        "Fin de validité proposée à chaque nouvelle validation (24 mois par défaut) ; "
+        "les validations déjà enregistrées gardent la leur.",
+    )
+    fte_hours = bounded_integer(
+        "Heures d'un équivalent temps plein (ETP)",
+        FTE_HOURS,
+        FTE_RANGE_ERROR,
+        "Les ETP des tableaux de bord et des bilans = heures réalisées ÷ ce nombre (1 600 h par défaut).",
     )
 
 

@@ -26,6 +26,11 @@ urlpatterns = [
     ),
     path("parametres/seuils/", parameters.ThresholdsEditView.as_view(), name="parameters_thresholds"),
     path(
+        "parametres/eligibilite-et-etp/",
+        parameters.EligibilityFteEditView.as_view(),
+        name="parameters_eligibility_fte",
+    ),
+    path(
         "parametres/regles-de-comptage/nouvelle-version/",
         parameters.CountingRuleCreateView.as_view(),
         name="counting_rule_create",

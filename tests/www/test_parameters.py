@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.html import escape
 
 from clausier.audit.models import AuditEntry
 from clausier.employment.models import CountingRule
@@ -15,6 +16,7 @@ from clausier.organizations.models import FacilitatorSettings
 from clausier.procurement.models import HourlyCost, LabourShare
 from clausier.procurement.parameters import seed_sizing_parameters, sizing_parameters
 from clausier.reference.models import ContractType, LotFamily, Modality
+from clausier.www.formatting import fr_number
 from tests.factories import CountingRuleFactory, HourlyCostFactory, LabourShareFactory, ref
 
 pytestmark = pytest.mark.django_db
@@ -23,6 +25,7 @@ EDIT_URLS = (
     "www:parameters_labour_shares",
     "www:parameters_hourly_cost_create",
     "www:parameters_thresholds",
+    "www:parameters_eligibility_fte",
     "www:counting_rule_create",
 )
 
@@ -69,6 +72,8 @@ def test_members_cannot_edit(name, world_a, facilitator_member_client):
                 "coefficient": "2",
                 "months_after_market_end": "0",
                 "share_painting": "10",
+                "eligibility_validity_months": "6",
+                "fte_hours": "1820",
             },
         )
         assert response.status_code == 302 and response["Location"] == reverse("www:parameters")
@@ -196,6 +201,97 @@ def test_thresholds_refuse_garbage(world_a, facilitator_admin_client):
     ):
         errors_of(facilitator_admin_client.post(url, data))
     assert not FacilitatorSettings.objects.filter(facilitator=world_a.facilitator).exists()
+
+
+# --- Eligibility validity and hours of an ETP ---------------------------------------------------------------
+
+ELIGIBILITY_FTE = reverse("www:parameters_eligibility_fte")
+
+
+def settings_entries():
+    return AuditEntry.objects.filter(object_type="organizations.facilitatorsettings")
+
+
+def test_admin_sets_the_eligibility_validity_and_the_hours_of_an_fte(world_a, facilitator_admin_client):
+    from clausier.participants.actions import default_valid_until
+    from clausier.reporting.indicators import fte_hours_of
+
+    form = facilitator_admin_client.get(ELIGIBILITY_FTE).content.decode()
+    assert 'value="24"' in form and 'value="1600"' in form  # the defaults
+    response = facilitator_admin_client.post(
+        ELIGIBILITY_FTE, {"eligibility_validity_months": "12", "fte_hours": "1 607"}
+    )
+    assert response.status_code == 302 and response["Location"] == reverse("www:parameters")
+    settings = FacilitatorSettings.objects.get(facilitator=world_a.facilitator)
+    assert (settings.eligibility_validity_months, settings.fte_hours) == (12, 1607)
+    created = settings_entries().get()
+    assert created.action == "create" and created.actor == world_a.users["facilitator_admin"]
+
+    facilitator_admin_client.post(ELIGIBILITY_FTE, {"eligibility_validity_months": "36", "fte_hours": "1820"})
+    update = settings_entries().latest("id")
+    assert update.action == "update"
+    assert update.changes == {"eligibility_validity_months": [12, 36], "fte_hours": [1607, 1820]}
+    # The same values again: nothing to audit.
+    facilitator_admin_client.post(ELIGIBILITY_FTE, {"eligibility_validity_months": "36", "fte_hours": "1820"})
+    assert settings_entries().count() == 2
+
+    page = facilitator_admin_client.get(reverse("www:parameters")).content.decode()
+    section = page.split('data-testid="eligibility-fte"')[1].split("</section>")[0]
+    assert "36 mois" in section and f"{fr_number(1820)} h" in section
+    # Read where they matter: the default end of a new assessment, the ETP divisor of the indicators.
+    assert default_valid_until(world_a.facilitator, datetime.date(2025, 1, 15)) == datetime.date(2028, 1, 15)
+    assert fte_hours_of(world_a.facilitator) == 1820
+
+
+@pytest.mark.parametrize(
+    ("months", "hours", "message"),
+    [
+        ("0", "1600", "La durée de validité de l'éligibilité doit être comprise entre 1 et 120 mois."),
+        ("121", "1600", "La durée de validité de l'éligibilité doit être comprise entre 1 et 120 mois."),
+        ("douze", "1600", "Saisissez un nombre entier."),
+        ("12,5", "1600", "Saisissez un nombre entier."),
+        ("24", "999", "doit être compris entre 1 000 et 2 200 heures."),
+        ("24", "2201", "doit être compris entre 1 000 et 2 200 heures."),
+        ("24", "", "Ce champ est obligatoire."),
+    ],
+)
+def test_bad_input_keeps_the_input_and_writes_nothing(
+    months, hours, message, world_a, facilitator_admin_client
+):
+    html = errors_of(
+        facilitator_admin_client.post(
+            ELIGIBILITY_FTE, {"eligibility_validity_months": months, "fte_hours": hours}
+        )
+    )
+    assert escape(message) in html
+    assert f'value="{months}"' in html
+    if hours:
+        assert f'value="{hours}"' in html
+    assert not FacilitatorSettings.objects.filter(facilitator=world_a.facilitator).exists()
+    assert not settings_entries().exists()
+
+
+def test_the_action_checks_the_admin_and_the_bounds(world_a, world_b):
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from clausier.procurement.parameters import set_eligibility_and_fte
+    from tests.factories import acting
+
+    member = acting(world_a.users["facilitator_member"])
+    other_admin = acting(world_b.users["facilitator_admin"])
+    admin = acting(world_a.users["facilitator_admin"])
+    for user in (member, other_admin):
+        with pytest.raises(PermissionDenied):
+            set_eligibility_and_fte(
+                facilitator=world_a.facilitator, by=user, eligibility_validity_months=12, fte_hours=1607
+            )
+    with pytest.raises(ValidationError) as refused:
+        set_eligibility_and_fte(
+            facilitator=world_a.facilitator, by=admin, eligibility_validity_months=200, fte_hours=100
+        )
+    assert set(refused.value.message_dict) == {"eligibility_validity_months", "fte_hours"}
+    assert not FacilitatorSettings.objects.filter(facilitator=world_a.facilitator).exists()
+    assert not settings_entries().exists()
 
 
 # --- Counting rules -----------------------------------------------------------------------------------------

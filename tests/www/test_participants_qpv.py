@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from clausier.audit.models import AuditEntry
+from clausier.audit.models import Action, AuditEntry
 from clausier.geo.geocoder import BanGeocoder, GeocoderError
 from clausier.geo.models import Commune
 from clausier.geo.qpv import import_qpv, invalidate_index
@@ -77,7 +77,7 @@ def override(person):
 def test_determine_with_the_recorded_ban(person, settings, facilitator_member_client):
     settings.GEOCODER_FACTORY = "tests.www.test_participants_qpv.recorded_geocoder"
     page = facilitator_member_client.get(detail(person)).content.decode()
-    assert 'data-testid="qpv"' in page and "Non déterminée." in page and resolve(person) in page
+    assert 'data-testid="qpv"' in page and "À déterminer</strong>." in page and resolve(person) in page
 
     response = facilitator_member_client.post(resolve(person))
 
@@ -108,7 +108,8 @@ def test_an_unreachable_geocoder_writes_nothing(person, settings, facilitator_me
     assert "La résidence en QPV n&#x27;a pas pu être déterminée" in response.content.decode()
     person.refresh_from_db()
     assert person.qpv_status == ""
-    assert not AuditEntry.objects.filter(object_id=str(person.uuid)).exists()
+    # Nothing written (the page shown after the redirection logs its "view" entry, a read).
+    assert not AuditEntry.objects.filter(object_id=str(person.uuid)).exclude(action=Action.VIEW).exists()
 
 
 def test_an_entry_before_2015_is_unknown_and_says_why(person, settings, facilitator_member_client):
@@ -152,7 +153,7 @@ def test_manual_override(person, settings, facilitator_member_client):
         and "Saisie manuelle" in page
         and "Motif : Justificatif de domicile vérifié" in page
     )
-    entry = AuditEntry.objects.filter(object_id=str(person.uuid)).latest("id")
+    entry = AuditEntry.objects.filter(object_id=str(person.uuid)).exclude(action=Action.VIEW).latest("id")
     assert entry.changes["qpv_code"] == ["", "QP031011"]
 
     # "Déterminer" afterwards replaces the manual value (the staff asked for it explicitly).
@@ -173,5 +174,59 @@ def test_non_staff_neither_see_nor_change_the_qpv(role, person, world_a, client_
     if response.status_code == 200:
         assert 'data-testid="qpv"' not in response.content.decode()
     assert REQUESTS == []
+    person.refresh_from_db()
+    assert person.qpv_status == ""
+
+
+# --- After an edit of the file (clausier.participants.actions.update_participant) ---------------------------
+
+
+def edit(client, world, person, **changes):
+    from tests.www.test_participants_file import payload
+
+    current = {
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "birth_date": f"{person.birth_date:%d/%m/%Y}",
+        "address": person.address,
+        "postal_code": person.postal_code,
+        "commune": person.commune_id,
+        "entry_date": f"{person.entry_date:%d/%m/%Y}",
+    }
+    data = payload(world, **{**current, **changes})
+    url = reverse("www:participant_edit", kwargs={"uuid": person.uuid})
+    response = client.post(url, data, follow=True)
+    assert response.redirect_chain[-1][0] == detail(person)
+    return response.content.decode()
+
+
+def test_a_new_address_cancels_the_manual_override_and_says_so(person, world_a, facilitator_member_client):
+    facilitator_member_client.post(
+        override(person), {"residence": "inside", "qpv_code": "QP031011", "reason": "Bail vérifié"}
+    )
+    page = edit(
+        facilitator_member_client, world_a, person, address="1 Place du Capitole", postal_code="31000"
+    )
+    assert "L&#x27;adresse a changé : la saisie manuelle de la résidence en QPV a été annulée." in page
+    assert "Elle est à déterminer" in page
+    assert "À déterminer</strong> (adresse modifiée)." in page
+    person.refresh_from_db()
+    assert (person.qpv_status, person.qpv_method, person.qpv_code) == ("", "", "")
+    assert REQUESTS == []  # nothing geocoded by the edit
+
+
+def test_an_edit_that_keeps_the_address_keeps_the_qpv(person, world_a, settings, facilitator_member_client):
+    settings.GEOCODER_FACTORY = "tests.www.test_participants_qpv.recorded_geocoder"
+    facilitator_member_client.post(resolve(person))
+    page = edit(facilitator_member_client, world_a, person, phone="05 61 00 00 00")
+    assert "En QPV : QP031007" in page and "ne vaut plus" not in page
+    person.refresh_from_db()
+    assert (person.qpv_status, person.qpv_method) == ("inside", QpvMethod.GEOCODING)
+    # Another list in force at the new entry date: the geocoded result is to be resolved again.
+    page = edit(facilitator_member_client, world_a, person, entry_date="01/02/2024")
+    assert (
+        "La nouvelle date d&#x27;entrée relève d&#x27;une autre liste QPV : la résidence en QPV enregistrée "
+        "ne vaut plus. Elle est à déterminer" in page
+    )
     person.refresh_from_db()
     assert person.qpv_status == ""

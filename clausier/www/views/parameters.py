@@ -1,4 +1,5 @@
-"""The facilitator's parameters: labour shares, hourly costs, thresholds, counting rules.
+"""The facilitator's parameters: labour shares, hourly costs, thresholds, eligibility validity and hours of an
+ETP, counting rules.
 
 Every member of the facilitator's staff reads them; only its administrators change them (a member who
 reaches a form is sent back to the page with a message, and nothing is written).
@@ -16,7 +17,13 @@ from clausier.employment.models import CountingRule
 from clausier.employment.parameters import add_counting_rule_version, counting_rule_versions
 from clausier.organizations.access import is_facilitator_admin, is_facilitator_staff
 from clausier.procurement import parameters
-from clausier.www.forms_clauses import CountingRuleForm, HourlyCostForm, LabourSharesForm, ThresholdsForm
+from clausier.www.forms_clauses import (
+    CountingRuleForm,
+    EligibilityFteForm,
+    HourlyCostForm,
+    LabourSharesForm,
+    ThresholdsForm,
+)
 from clausier.www.mixins import FacilitatorStaffRequiredMixin
 from clausier.www.views.base import StaffFormView, add_errors
 
@@ -112,6 +119,24 @@ class ThresholdsEditView(AdminParametersFormView):
 
     def save(self, form):
         parameters.set_thresholds(
+            facilitator=self.request.organization, by=self.request.user, **form.cleaned_data
+        )
+
+
+class EligibilityFteEditView(AdminParametersFormView):
+    form_class = EligibilityFteForm
+    title = "Validité de l'éligibilité et heures d'un ETP"
+    success_message = "La validité de l'éligibilité et les heures d'un ETP ont été enregistrées."
+
+    def get_initial(self):
+        settings = parameters.settings_of(self.request.organization)
+        return {
+            "eligibility_validity_months": settings.eligibility_validity_months,
+            "fte_hours": settings.fte_hours,
+        }
+
+    def save(self, form):
+        parameters.set_eligibility_and_fte(
             facilitator=self.request.organization, by=self.request.user, **form.cleaned_data
         )
 

@@ -19,6 +19,7 @@ from django.utils.module_loading import import_string
 from django.views import View
 from django.views.generic import TemplateView
 
+from clausier.audit.log import record_view
 from clausier.audit.models import Action, AuditEntry
 from clausier.employment.models import Contract
 from clausier.geo.geocoder import GeocoderError
@@ -27,7 +28,7 @@ from clausier.organizations.access import get_object_for_user_or_404
 from clausier.participants import actions
 from clausier.participants.actions import Refused
 from clausier.participants.duplicates import duplicates_of
-from clausier.participants.models import EligibilityAssessment, Participant
+from clausier.participants.models import EligibilityAssessment, Participant, QpvMethod
 from clausier.utils.locking import OptimisticLockMixin
 from clausier.utils.names import normalize_part
 from clausier.www.forms_participants import AssessmentForm, MergeForm, ParticipantForm, QpvOverrideForm
@@ -107,19 +108,57 @@ class ParticipantEditView(OptimisticLockMixin, ParticipantCreateView):
     def get_parent(self):
         return active_participant_for(self.request.user, self.kwargs["uuid"])
 
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        record_view(obj=self.parent, by=request.user, detail="formulaire de modification de la fiche")
+        return response
+
     def get_extra_form_kwargs(self):
         return {"facilitator": self.request.organization, "instance": self.parent}
 
     def save(self, form):
-        return actions.update_participant(
+        before = {name: getattr(self.parent, name) for name in actions.QPV_FIELDS}
+        address_before = actions.address_key(self.parent)
+        row = actions.update_participant(
             participant=self.parent,
             by=self.request.user,
             expected_version=self.expected_version,
             **form.action_values(),
         )
+        self.qpv_message = qpv_change_message(
+            before, row, address_changed=actions.address_key(row) != address_before
+        )
+        return row
+
+    def form_valid(self, form):
+        self.qpv_message = ""
+        response = super().form_valid(form)
+        if response.status_code == 302 and self.qpv_message:
+            messages.warning(self.request, self.qpv_message)
+        return response
 
     def get_cancel_url(self):
         return participant_url(self.parent)
+
+
+def qpv_change_message(before: dict, row, *, address_changed: bool) -> str:
+    """What the edit did to the QPV residence (the rule is `actions.update_participant`'s), or ""."""
+    if all(getattr(row, name) == value for name, value in before.items()):
+        return ""
+    why = (
+        "L'adresse a changé" if address_changed else "La nouvelle date d'entrée relève d'une autre liste QPV"
+    )
+    text = why
+    if before["qpv_method"] == QpvMethod.MANUAL:
+        text += " : la saisie manuelle de la résidence en QPV a été annulée."
+    else:
+        text += " : la résidence en QPV enregistrée ne vaut plus."
+    if row.qpv_status:
+        return f"{text} Résidence en QPV : {row.get_qpv_status_display()}."
+    return (
+        f"{text} Elle est à déterminer : le prochain traitement des résidences en QPV géocodera l'adresse, "
+        "ou cliquez sur « Déterminer »."
+    )
 
 
 # --- Eligibility ---------------------------------------------------------------------------------------------
