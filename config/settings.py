@@ -212,3 +212,7 @@ PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_RESET_TIMEOUT", str(2 * 36
 # Business parameters with platform-wide defaults (each facilitator may override its own).
 CLAUSIER_FTE_HOURS = 1600
 AUTH_USER_MODEL = "organizations.User"
+
+# National consolidation (issue 5, docs/consolidation.md): the key shared by the national network for the
+# keyed hashes of identities. Required by `clausier consolidation export`; never defaults to SECRET_KEY.
+CONSOLIDATION_KEY = os.environ.get("CONSOLIDATION_KEY", "")

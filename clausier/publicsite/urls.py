@@ -24,6 +24,11 @@ urlpatterns = [
     ),
     path("cellules/<slug:slug>/partenaires/<uuid:uuid>/logo/", views.partner_logo, name="partner_logo"),
     path(
+        "cellules/<slug:slug>/donnees-ouvertes/communes.csv",
+        views.opendata_communes,
+        name="opendata_communes",
+    ),
+    path(
         "cellules/<slug:slug>/simulateur/",
         public(views.FacilitatorSimulatorView),
         name="facilitator_simulator",

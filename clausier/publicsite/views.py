@@ -4,19 +4,24 @@ live figures, its documentation space, and the simulator "Simulateur d'heures d'
 from decimal import Decimal
 
 from django.contrib.auth.decorators import login_not_required
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_safe
 from django.views.generic import TemplateView
 
 from clausier.organizations.models import FacilitatorSettings, Organization, OrganizationKind
 from clausier.procurement.parameters import platform_parameters, simulate, sizing_parameters
 from clausier.publicsite.actions import profile_of
-from clausier.publicsite.figures import public_figures
+from clausier.publicsite.figures import CACHE_SECONDS, data_version, public_figures
 from clausier.publicsite.forms import SimulatorForm
 from clausier.publicsite.models import Audience, Partner, PublicDocument
 from clausier.reporting.charts import Point, bar_chart
+from clausier.reporting.opendata import COLUMNS as OPENDATA_COLUMNS
+from clausier.reporting.opendata import opendata_csv
 
 TITLE = "Simulateur d'heures d'insertion"
 FTE_HOURS = 1600
@@ -183,6 +188,7 @@ class CelluleHomeView(CelluleMixin, TemplateView):
             else None,
             partners=Partner.objects.filter(facilitator=self.facilitator),
             has_documents=PublicDocument.objects.filter(facilitator=self.facilitator).exists(),
+            opendata_columns=OPENDATA_COLUMNS,
         )
         return context
 
@@ -242,3 +248,23 @@ def partner_logo(request, slug, uuid):
         filename=f"logo.{extension}",
         as_attachment=False,
     )
+
+
+@login_not_required
+@require_safe
+def opendata_communes(request, slug):
+    """The open data file: participants, contracts and hours by year and commune of residence (CSV, the
+    statistical secret applied; schema on the cellule's home page and in docs/opendata.md). Cached like the
+    live figures: recomputed when the facilitator's data change, or the next day."""
+    facilitator = public_facilitator_or_404(slug)
+    day = timezone.localdate()
+    key = f"publicsite:opendata:{facilitator.pk}:{data_version(facilitator)}:{day.isoformat()}"
+    text = cache.get(key)
+    if text is None:
+        text = opendata_csv(facilitator, today=day)
+        cache.set(key, text, CACHE_SECONDS)
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'inline; filename="{slug}-beneficiaires-par-commune.csv"'
+    schema = request.build_absolute_uri(reverse("public:home", kwargs={"slug": slug}) + "#donnees-ouvertes")
+    response["Link"] = f'<{schema}>; rel="describedby"'
+    return response

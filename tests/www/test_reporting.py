@@ -1,5 +1,6 @@
 """Dashboard filters (htmx partial and full page agree) and bilans (HTML, PDF, XLSX; access; small cells)."""
 
+import datetime
 import io
 import re
 
@@ -10,7 +11,14 @@ from python_calamine import CalamineWorkbook
 from clausier.reporting.breakdowns import indicators
 from clausier.reporting.filters import IndicatorFilter
 from clausier.www.formatting import fr_number
-from tests.factories import FacilitatorFactory
+from tests.factories import (
+    ClauseFactory,
+    ContractFactory,
+    FacilitatorFactory,
+    MarketFactory,
+    add_months,
+    monthly_hours,
+)
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -174,3 +182,48 @@ def test_no_partner_leaks_into_an_empty_facilitator(client_for):
     user = UserFactory(member_of=FacilitatorFactory())
     page = client_for(user).get(reverse("www:dashboard")).content.decode()
     assert tile(page, "contracts") == "0"
+
+
+def test_lots_at_risk_follow_the_dashboard_filters_and_the_partial(
+    world_a, facilitator_member_client, monkeypatch
+):
+    """Two late lots (10 h a month for 833 h, on 15 July 2024), one per buyer of A, each its own company; a
+    third lot of a market of 2022 is late too. Filters narrow the list; the htmx partial carries it."""
+    monkeypatch.setattr("clausier.www.views.hours.today", lambda: datetime.date(2024, 7, 15))
+
+    def late_lot(buyer, start, end):
+        market = MarketFactory(facilitator=world_a.facilitator, buyer=buyer, start_date=start, end_date=end)
+        lot = ClauseFactory(lot__market=market).lot  # 833 h
+        contract = ContractFactory(lot=lot, start_date=start)
+        monthly_hours(contract, {add_months(start, i): 10 for i in range(5)})
+        return lot, contract.company
+
+    year = (datetime.date(2024, 1, 1), datetime.date(2024, 12, 31))
+    mine, company = late_lot(world_a.orgs["buyer"], *year)
+    theirs, _ = late_lot(world_a.orgs["other_buyer"], *year)
+    old, _ = late_lot(world_a.orgs["buyer"], datetime.date(2023, 9, 1), datetime.date(2024, 6, 30))
+
+    def risks(query=None, **headers):
+        page = facilitator_member_client.get(
+            reverse("www:dashboard"), query or {}, **headers
+        ).content.decode()
+        section = page.split('data-testid="lots-at-risk"')[1].split("</section>")[0]
+        shown = {
+            lot
+            for lot in (mine, theirs, old)
+            if reverse("www:lot_detail", kwargs={"uuid": lot.uuid}) in section
+        }
+        return section, shown
+
+    assert risks()[1] == {mine, theirs, old}
+    assert risks({"donneur": str(world_a.orgs["other_buyer"].uuid)})[1] == {theirs}
+    assert risks({"entreprise": str(company.uuid)})[1] == {mine}
+    assert risks({"marche": str(theirs.market.uuid)})[1] == {theirs}
+    assert risks({"debut": "2023-01-01", "fin": "2023-12-31"})[1] == {old}  # markets running in 2023
+    # The htmx partial (the block the filters refresh) holds the same, filtered list as the full page.
+    query = {"donneur": str(world_a.orgs["buyer"].uuid)}
+    full, shown = risks(query)
+    partial, partial_shown = risks(query, **HTMX)
+    assert shown == partial_shown == {mine, old}
+    assert re.sub(r"\s+", " ", full) == re.sub(r"\s+", " ", partial)
+    assert "Filtres appliqués aux lots" in partial

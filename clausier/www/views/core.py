@@ -37,7 +37,8 @@ class LoginForm(DsfrFormMixin, AuthenticationForm):
 
 
 class DashboardView(TemplateView):
-    """The facilitator's figures under the filters (htmx: the figures block alone), alerts, shortcuts."""
+    """The facilitator's figures and lots at risk under the filters (htmx: that block alone), the relances,
+    shortcuts."""
 
     template_name = "www/dashboard.html"
     partial_template_name = "www/reporting/_dashboard_figures.html"
@@ -58,7 +59,7 @@ class DashboardView(TemplateView):
         if context["is_staff_view"]:
             context.update(dashboard_figures(self.request, organization))
             if not self.is_partial():
-                context.update(dashboard_alerts(organization))  # hours area: lots at risk, relances
+                context.update(dashboard_alerts(organization))  # hours area: relances
         context["shortcuts"] = [
             item for item in menu_for(self.request) if item["url_name"] != "www:dashboard"
         ]

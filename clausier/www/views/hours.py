@@ -366,12 +366,16 @@ RISK_RULE = (
 )
 
 
-def lots_at_risk(facilitator, *, day: datetime.date | None = None) -> list:
-    """Progress of the facilitator's lots at risk or late (not done), late first (a constant number of queries)."""
+def lots_at_risk(facilitator, *, day: datetime.date | None = None, lots=None) -> list:
+    """Progress of the facilitator's lots at risk or late (not done), late first (a constant number of queries).
+
+    `lots`: a queryset of lots to choose from (the dashboard's filters), all the facilitator's by default.
+    """
     day = day or today()
     since = add_months(month_start(day), -RISK_WINDOW_MONTHS)
     lots = (
-        Lot.objects.filter(facilitator=facilitator, clause__isnull=False)
+        (Lot.objects.all() if lots is None else lots)
+        .filter(facilitator=facilitator, clause__isnull=False)
         .annotate(ends=Coalesce("end_date", "market__end_date"))
         .filter(Q(ends__isnull=True) | Q(ends__gte=since))
         .select_related("clause", "market__buyer")
@@ -392,9 +396,8 @@ def lots_at_risk(facilitator, *, day: datetime.date | None = None) -> list:
 def dashboard_alerts(facilitator, *, day: datetime.date | None = None) -> dict:
     day = day or today()
     month = previous_month(day)
+    # The lots at risk follow the dashboard's filters: see `clausier.www.views.reporting.dashboard_figures`.
     return {
-        "lots_at_risk": lots_at_risk(facilitator, day=day),
-        "risk_rule": RISK_RULE,
         "relances": list(statements_to_chase(facilitator, month)),
         "relances_month": month,
         "relances_month_label": month_label(month),

@@ -255,9 +255,11 @@ def bilan_index(request):
 
 
 def dashboard_figures(request, facilitator) -> dict:
-    """The dashboard's figures block under the filters of the query string (staff only)."""
+    """The dashboard's figures block under the filters of the query string (staff only), with the lots at
+    risk among the filtered lots."""
     from clausier.reporting.bilans import layout
     from clausier.reporting.breakdowns import indicators
+    from clausier.www.views.hours import RISK_RULE, lots_at_risk
 
     fields = IndicatorFilterForm.base_fields
     data = request.GET if any(name in request.GET for name in fields) else None
@@ -265,7 +267,12 @@ def dashboard_figures(request, facilitator) -> dict:
     f = form.to_filter(facilitator)
     result = indicators(f)
     key_figures, charts, tables = layout(result, public=False)
+    # The lots at risk among the filtered lots (buyer, operation, market, lot, company, commune of the works,
+    # markets running in the period): part of the block the htmx partial refreshes.
+    lots = Lot.objects.filter(pk__in=f.lots().values("pk"))
     return {
+        "lots_at_risk": lots_at_risk(facilitator, lots=lots),
+        "risk_rule": RISK_RULE,
         "filter_form": form,
         "indicator_filter": f,
         "figures": result,
