@@ -46,6 +46,7 @@ PUBLIC_URL_NAMES |= {
     "public:documentation",
     "public:document_download",
     "public:partner_logo",
+    "public:opendata_communes",  # the open data file (CSV), statistical secret applied
 }
 
 
@@ -491,6 +492,7 @@ STAFF_ONLY_WITHOUT_IDENTIFIER |= {  # clauses area: the facilitator's parameters
     "www:parameters_labour_shares",
     "www:parameters_hourly_cost_create",
     "www:parameters_thresholds",
+    "www:parameters_eligibility_fte",
     "www:counting_rule_create",
 }
 STAFF_ONLY_WITHOUT_IDENTIFIER |= {"www:pool_list", "www:pool_create"}  # hours area
@@ -509,6 +511,8 @@ STAFF_ONLY_WITHOUT_IDENTIFIER |= {  # --- Public site area (issue 5) --- members
     "publicsite:document_create",
     "publicsite:partner_create",
 }
+# Pages for the facilitator's administrators only: its other members get a 404 too (as on the erasure page).
+ADMIN_ONLY_WITHOUT_IDENTIFIER = {"www:audit_list"}  # --- Audit log area ---
 POST_ONLY = {"www:switch_organization", "logout"}
 
 
@@ -523,14 +527,15 @@ def test_pages_without_identifier_answer_every_role(name, worlds, client_for):
     for world in (a, b):
         for role in ALL_ROLES:
             status = client_for(world.users[role]).get(url).status_code
-            if name in STAFF_ONLY_WITHOUT_IDENTIFIER and role not in STAFF:
+            admin_only = name in ADMIN_ONLY_WITHOUT_IDENTIFIER and role != "facilitator_admin"
+            if admin_only or (name in STAFF_ONLY_WITHOUT_IDENTIFIER and role not in STAFF):
                 assert status == 404, f"{world.label}.{role} GET {url} → {status}"
             else:
                 assert status in (200, 302), f"{world.label}.{role} GET {url} → {status}"
 
 
 def test_staff_only_pages_exist():
-    assert {r.name for r in APP_ROUTES} >= STAFF_ONLY_WITHOUT_IDENTIFIER
+    assert {r.name for r in APP_ROUTES} >= STAFF_ONLY_WITHOUT_IDENTIFIER | ADMIN_ONLY_WITHOUT_IDENTIFIER
 
 
 def test_switching_to_an_organization_of_another_facilitator_is_404(worlds, client_for):

@@ -1,5 +1,7 @@
 """Optimistic locking: edit forms carry the version, a stale submit is refused (nothing saved, input kept),
-and two simultaneous updates from the same version cannot both win (PostgreSQL, real threads)."""
+and two simultaneous updates from the same version cannot both win (PostgreSQL, real threads). Records
+without a `version` column (outcomes, globalisation agreements, the public site's texts, documents and
+partners) are versioned by their `updated_at` stamp, with the same behaviour."""
 
 import html
 import threading
@@ -13,6 +15,8 @@ from clausier.organizations.actions import update_buyer
 from clausier.participants.actions import update_participant
 from clausier.procurement import actions
 from clausier.procurement.models import Market, Operation
+from clausier.publicsite import actions as site_actions
+from clausier.publicsite.models import PublicProfile
 from clausier.utils.locking import STALE_UNKNOWN, EditConflict, claim
 from tests.factories import MarketFactory, UserFactory, acting
 
@@ -216,3 +220,193 @@ def test_simultaneous_updates_from_the_same_version_one_wins():
     row = Market.objects.get(pk=market.pk)
     assert row.version == 2
     assert row.title == f"Titre {won[0]}", "the winner's update is the one stored (no lost update)"
+
+
+# --- Records without a `version` column: outcomes, globalisation agreements, the public site's staff edits ----
+# The form carries the record's `updated_at` stamp (or "absent" when there was no record yet); the action
+# compares it under a row lock before saving.
+
+
+def _second_admin(world):
+    from clausier.organizations.models import Role
+
+    return UserFactory(
+        email=f"admin2-{world.label.lower()}@clausier.example",
+        member_of=world.facilitator,
+        member_of__role=Role.ADMIN,
+    )
+
+
+def _agreement(world):
+    from tests.factories import AwardFactory, LotFactory
+
+    company = world.orgs["company"]
+    second = LotFactory(market=world.objects["market"])
+    AwardFactory(lot=second, company=company)
+    return actions.create_globalisation(
+        facilitator=world.facilitator,
+        by=acting(world.users["facilitator_admin"]),
+        company=company,
+        name="Convention 2024",
+        lots=[world.objects["lot"], second],
+    )
+
+
+def _document(world):
+    from clausier.publicsite.models import PublicDocument
+
+    return PublicDocument.objects.create(
+        facilitator=world.facilitator,
+        title="Guide",
+        audience="buyers",
+        file="guide.pdf",
+        original_name="guide.pdf",
+        content_type="application/pdf",
+        size=9,
+    )
+
+
+def _partner(world):
+    from clausier.publicsite.models import Partner
+
+    return Partner.objects.create(facilitator=world.facilitator, name="Partenaire")
+
+
+def _record_outcome(world, timing, by, category="cdi", observed_on=None):
+    import datetime
+
+    from clausier.participants.outcomes import record_outcome
+    from clausier.reference.models import OutcomeCategory
+
+    return record_outcome(
+        contract=world.objects["contract"],
+        timing=timing,
+        category=OutcomeCategory.objects.get(code=category),
+        observed_on=observed_on or datetime.date(2025, 2, 15),
+        detail="changée ailleurs",
+        by=by,
+    )
+
+
+def _stored_outcome(world, timing):
+    from clausier.participants.models import Outcome
+
+    return Outcome.objects.filter(contract=world.objects["contract"], timing=timing).first()
+
+
+STAMPED = {
+    # url name: (target(world) for the URL, editor: "member" or "admin2", field changed in the form,
+    #            concurrent change(world, other user), stored value of the field(world, target))
+    "www:outcome_end": (
+        lambda w: w.objects["contract"],
+        "member",
+        "detail",
+        lambda w, t, by: _record_outcome(w, "end", by, observed_on=w.objects["contract"].end_date),
+        lambda w, t: _stored_outcome(w, "end").detail,
+    ),
+    "www:outcome_six_months": (  # no 6-month outcome yet: the form carries "absent"
+        lambda w: w.objects["contract"],
+        "member",
+        "detail",
+        lambda w, t, by: _record_outcome(w, "6m", by),
+        lambda w, t: _stored_outcome(w, "6m").detail,
+    ),
+    "www:pool_edit": (
+        _agreement,
+        "member",
+        "name",
+        lambda w, t, by: actions.update_globalisation(agreement=t, by=by, name="Changée ailleurs"),
+        lambda w, t: type(t).objects.get(pk=t.pk).name,
+    ),
+    "publicsite:texts": (  # never written yet: the form carries "absent"
+        None,
+        "admin2",
+        "role_text",
+        lambda w, t, by: site_actions.set_public_texts(
+            facilitator=w.facilitator, by=by, role_text="Changé ailleurs", history_text=""
+        ),
+        lambda w, t: PublicProfile.objects.get(facilitator=w.facilitator).role_text,
+    ),
+    "publicsite:document_edit": (
+        _document,
+        "admin2",
+        "title",
+        lambda w, t, by: site_actions.update_document(document=t, by=by, title="Changé ailleurs"),
+        lambda w, t: type(t).objects.get(pk=t.pk).title,
+    ),
+    "publicsite:partner_edit": (
+        _partner,
+        "admin2",
+        "name",
+        lambda w, t, by: site_actions.update_partner(partner=t, by=by, name="Changé ailleurs"),
+        lambda w, t: type(t).objects.get(pk=t.pk).name,
+    ),
+}
+
+
+def _stamped_form(client, url, world, name):
+    data = form_values(client.get(url))
+    if name == "www:pool_edit":  # several lots checked: the parser keeps one value per name
+        data["lots"] = [str(lot.uuid) for lot in world.objects["pool"].lots.all()]
+    if name.startswith("www:outcome"):
+        data["category"] = "cdi"
+        if name == "www:outcome_six_months":
+            data["observed_on"] = "15/02/2025"
+    return data
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(STAMPED))
+def test_stale_submit_of_a_stamped_record_is_refused(name, world_a, client_for, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    target_of, editor_role, field, change, stored = STAMPED[name]
+    target = target_of(world_a) if target_of else None
+    world_a.objects["pool"] = target
+    editor = world_a.users["facilitator_member"] if editor_role == "member" else _second_admin(world_a)
+    client = client_for(editor)
+    url = reverse(name, kwargs={"uuid": target.uuid} if target is not None else None)
+    data = _stamped_form(client, url, world_a, name)
+    absent = name in ("www:outcome_six_months", "publicsite:texts")
+    assert data["version"] == "absent" if absent else data["version"] not in ("", "absent")
+    data[field] = "Ma saisie à conserver"
+
+    change(world_a, target, acting(world_a.users["facilitator_admin"]))
+
+    response = client.post(url, data)
+    assert response.status_code == 200
+    text = html.unescape(response.content.decode())
+    author = world_a.users["facilitator_admin"].get_full_name()
+    assert f"Cette fiche a été modifiée entre-temps par {author} le " in text
+    assert "Ma saisie à conserver" in text, "the user's input is kept"
+    assert stored(world_a, target) != "Ma saisie à conserver", "nothing saved"
+
+    # Reloading gives the new stamp; submitting again succeeds.
+    data = _stamped_form(client, url, world_a, name)
+    assert data["version"] not in ("", "absent")
+    data[field] = "Ma saisie à conserver"
+    assert client.post(url, data).status_code == 302
+    assert stored(world_a, target) == "Ma saisie à conserver"
+
+
+@pytest.mark.django_db
+def test_the_stamp_moves_on_each_save_and_absent_means_not_yet_created(world_a):
+    from clausier.utils.locking import ABSENT, check_version, version_of
+
+    partner = _partner(world_a)
+    read = version_of(partner)
+    assert isinstance(read, str) and read.endswith("+00:00")
+    check_version(partner, read)  # unchanged: accepted
+    check_version(partner, None)  # no version sent (scripts, imports): no check
+    check_version(partner, "")  # a form without the hidden field: no check
+    partner.name = "Autre"
+    partner.save()
+    assert version_of(partner) != read
+    with pytest.raises(EditConflict):
+        check_version(partner, read)
+    with pytest.raises(EditConflict):
+        check_version(partner, ABSENT)  # created meanwhile
+    check_version(None, ABSENT)
+    with pytest.raises(EditConflict) as error:
+        check_version(None, read)  # deleted meanwhile
+    assert error.value.text == STALE_UNKNOWN
+    assert version_of(world_a.objects["market"]) == 1, "records with a version column keep it"

@@ -51,3 +51,12 @@ def record(
         changes=changes or {},
         detail=detail[:500],
     )
+
+
+def record_view(*, obj: models.Model, by, detail: str = "") -> AuditEntry:
+    """Log that `by` was shown the personal data of `obj` (a participant's file, a contract).
+
+    The one write a GET makes (CNIL: log who viewed personal data). One INSERT and no read: the actor and
+    its organization are those the middleware already resolved, `obj` is the object the page shows.
+    """
+    return record(action=Action.VIEW, obj=obj, by=by, detail=detail)

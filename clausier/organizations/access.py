@@ -11,7 +11,8 @@ The user's *current organization* (set by `CurrentOrganizationMiddleware`) decid
 - a prescriber sees the participants it referred.
 
 Anything not listed is invisible (an empty queryset), so a new model is private by default.
-Eligibility assessments and outcomes are visible to facilitator staff only.
+Eligibility assessments and outcomes are visible to facilitator staff only; the audit log
+(`audit_entries_visible_to`) to the facilitator's administrators only.
 """
 
 from django.core.exceptions import ValidationError
@@ -124,6 +125,18 @@ def get_object_for_user_or_404(queryset_or_model, user, **lookup):
         return queryset.get(**lookup)
     except (queryset.model.DoesNotExist, ValueError, ValidationError) as exc:
         raise Http404("Aucun objet ne correspond à votre demande.") from exc
+
+
+def audit_entries_visible_to(user, queryset: QuerySet | None = None) -> QuerySet:
+    """The audit log: a facilitator's administrators read their facilitator's entries (whoever wrote them:
+    staff or partners); nobody else reads any, not even the facilitator's other members."""
+    if queryset is None:
+        from clausier.audit.models import AuditEntry
+
+        queryset = AuditEntry.objects.all()
+    if not is_facilitator_admin(user):
+        return queryset.none()
+    return queryset.filter(facilitator_id=current_organization(user).pk)
 
 
 def memberships_of(user):

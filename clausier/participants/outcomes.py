@@ -26,6 +26,7 @@ from clausier.employment.models import Contract
 from clausier.organizations.access import current_organization
 from clausier.organizations.models import OrganizationKind
 from clausier.participants.models import Outcome
+from clausier.utils.locking import check_version
 
 SIX_MONTHS = 6
 EARLY_TOLERANCE_DAYS = 15
@@ -106,8 +107,13 @@ def record_outcome(
     detail: str = "",
     by,
     today: datetime.date | None = None,
+    expected_version=None,
 ) -> Outcome:
-    """Record (or correct) the outcome of `contract` at `timing`: one per contract and timing, audited."""
+    """Record (or correct) the outcome of `contract` at `timing`: one per contract and timing, audited.
+
+    `expected_version`: `version_of` the outcome when the form was read (`ABSENT` when there was none); an
+    outcome changed or recorded meanwhile raises `EditConflict` and nothing is written.
+    """
     _check_staff(contract, by)
     today = today or datetime.date.today()
     problems = check_outcome(contract, timing, observed_on, today)
@@ -119,6 +125,7 @@ def record_outcome(
     label = Timing(timing).label.lower()
     with transaction.atomic():
         outcome = Outcome.objects.select_for_update().filter(contract=contract, timing=timing).first()
+        check_version(outcome, expected_version)
         if outcome is None:
             outcome = Outcome.objects.create(
                 facilitator_id=contract.facilitator_id,

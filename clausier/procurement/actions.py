@@ -17,7 +17,7 @@ from clausier.organizations.models import Organization, OrganizationKind, Partne
 from clausier.procurement import sizing
 from clausier.procurement.models import Clause, HourlyCost, LabourShare, Lot, Market, Operation
 from clausier.procurement.parameters import minimum_clause_hours
-from clausier.utils.locking import claim
+from clausier.utils.locking import check_version, claim
 
 OPERATION_FIELDS = {"name", "buyer", "kind", "commune", "description", "start_date", "end_date"}
 MARKET_FIELDS = {
@@ -382,12 +382,16 @@ def create_globalisation(*, facilitator: Organization, by, company: Organization
 
 
 @transaction.atomic
-def update_globalisation(*, agreement, by, **changes):
-    """Change the name, dates or lots of an agreement (its company stays)."""
+def update_globalisation(*, agreement, by, expected_version=None, **changes):
+    """Change the name, dates or lots of an agreement (its company stays).
+
+    `expected_version`: `version_of` the agreement when the form was read (a stale one is refused).
+    """
     from clausier.procurement.models import GlobalisationAgreement
 
     _check_fields(changes, GLOBALISATION_FIELDS)
     agreement = GlobalisationAgreement.objects.select_for_update().get(pk=agreement.pk)
+    check_version(agreement, expected_version)
     company = changes.pop("company", agreement.company)
     if company.pk != agreement.company_id:
         raise ValidationError(
@@ -411,3 +415,40 @@ def update_globalisation(*, agreement, by, **changes):
 
 def _lot_ids(lots) -> list[int]:
     return sorted({lot.pk for lot in lots})
+
+
+# --- Awards -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def award_lot(
+    *,
+    lot: Lot,
+    company: Organization,
+    by,
+    role: str = "holder",
+    awarded_on: datetime.date | None = None,
+    amount_ht: Decimal | None = None,
+):
+    """Award `lot` to a partner company (as holder by default); returns (award, created).
+
+    Awarding again the same company in the same role changes nothing (and writes no audit entry).
+    """
+    from clausier.procurement.models import Award
+
+    if company.kind != OrganizationKind.COMPANY:
+        raise ValidationError("Cette organisation n'est pas une entreprise.")
+    if not Partnership.objects.filter(facilitator_id=lot.facilitator_id, partner=company).exists():
+        raise ValidationError("Cette entreprise ne fait pas partie de vos partenaires.")
+    award = Award.objects.filter(lot=lot, company=company, role=role).first()
+    if award is not None:
+        return award, False
+    award = Award(
+        facilitator_id=lot.facilitator_id,
+        lot=lot,
+        company=company,
+        role=role,
+        awarded_on=awarded_on,
+        amount_ht=amount_ht,
+    )
+    return _save(award, by), True

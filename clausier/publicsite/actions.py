@@ -11,6 +11,7 @@ from clausier.audit.models import Action
 from clausier.organizations.access import current_organization, is_facilitator_admin
 from clausier.publicsite.models import Partner, PublicDocument, PublicProfile
 from clausier.publicsite.uploads import CheckedFile
+from clausier.utils.locking import check_version
 
 ADMIN_ONLY = "Seuls les administrateurs du facilitateur peuvent modifier le site public."
 DOCUMENT_FIELDS = {"title", "audience", "description", "is_model_clause"}
@@ -52,10 +53,14 @@ def profile_of(facilitator) -> PublicProfile:
     )
 
 
-def set_public_texts(*, facilitator, by, role_text: str, history_text: str) -> PublicProfile:
+def set_public_texts(
+    *, facilitator, by, role_text: str, history_text: str, expected_version=None
+) -> PublicProfile:
+    """`expected_version`: `version_of` the texts when the form was read (`ABSENT` if never written)."""
     _check_admin(facilitator, by)
     with transaction.atomic():
         profile, created = PublicProfile.objects.select_for_update().get_or_create(facilitator=facilitator)
+        check_version(None if created else profile, expected_version)
         before = {"role_text": "" if created else profile.role_text, "history_text": profile.history_text}
         profile.role_text, profile.history_text = role_text.strip(), history_text.strip()
         profile.save()
@@ -95,11 +100,12 @@ def add_document(*, facilitator, by, file: CheckedFile, **fields) -> PublicDocum
 
 
 def update_document(
-    *, document: PublicDocument, by, file: CheckedFile | None = None, **fields
+    *, document: PublicDocument, by, file: CheckedFile | None = None, expected_version=None, **fields
 ) -> PublicDocument:
     _check_admin(document.facilitator, by)
     with transaction.atomic():
         locked = PublicDocument.objects.select_for_update().get(pk=document.pk)
+        check_version(locked, expected_version)
         before = snapshot(locked)
         old_file = _stored(locked.file) if file is not None else None
         for name in DOCUMENT_FIELDS & set(fields):
@@ -155,11 +161,18 @@ def add_partner(*, facilitator, by, logo: CheckedFile | None = None, **fields) -
 
 
 def update_partner(
-    *, partner: Partner, by, logo: CheckedFile | None = None, remove_logo: bool = False, **fields
+    *,
+    partner: Partner,
+    by,
+    logo: CheckedFile | None = None,
+    remove_logo: bool = False,
+    expected_version=None,
+    **fields,
 ) -> Partner:
     _check_admin(partner.facilitator, by)
     with transaction.atomic():
         locked = Partner.objects.select_for_update().get(pk=partner.pk)
+        check_version(locked, expected_version)
         before = snapshot(locked)
         old_logo = _stored(locked.logo) if (logo is not None or remove_logo) else None
         for name in PARTNER_FIELDS & set(fields):

@@ -1,6 +1,7 @@
 """The staff area of the public site (`/equipe/site-public/`): the facilitator's staff read it, its
 administrators write (a member who reaches a form is sent back with a message, nothing is written).
-Objects come through the access gate: another facilitator's document or partner is a 404."""
+Objects come through the access gate: another facilitator's document or partner is a 404. The edit forms
+carry the version they were read at: a stale submit is refused (`clausier.utils.locking`)."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,6 +17,7 @@ from clausier.organizations.access import (
 from clausier.publicsite import actions
 from clausier.publicsite.forms_staff import ConfirmDeleteForm, DocumentForm, PartnerForm, PublicTextsForm
 from clausier.publicsite.models import Partner, PublicDocument
+from clausier.utils.locking import OptimisticLockMixin
 from clausier.www.mixins import FacilitatorStaffRequiredMixin
 from clausier.www.views.base import StaffFormView, add_errors
 
@@ -75,18 +77,27 @@ class AdminFormView(StaffFormView):
         return reverse(INDEX)
 
 
-class TextsEditView(AdminFormView):
+class TextsEditView(OptimisticLockMixin, AdminFormView):
     form_class = PublicTextsForm
     title = "Textes de la page publique"
     success_message = "Les textes de la page publique ont été enregistrés."
+    lock_absent = True  # texts never written: a first writing meanwhile is not overwritten
+
+    def get_locked_object(self):
+        if not hasattr(self, "profile"):
+            self.profile = actions.profile_of(self.request.organization)
+        return self.profile
 
     def get_initial(self):
-        profile = actions.profile_of(self.request.organization)
+        profile = self.get_locked_object()
         return {"role_text": profile.role_text, "history_text": profile.history_text}
 
     def save(self, form):
         actions.set_public_texts(
-            facilitator=self.request.organization, by=self.request.user, **form.cleaned_data
+            facilitator=self.request.organization,
+            by=self.request.user,
+            expected_version=self.expected_version,
+            **form.cleaned_data,
         )
 
 
@@ -100,7 +111,7 @@ class DocumentCreateView(AdminFormView):
         actions.add_document(facilitator=self.request.organization, by=self.request.user, **form.cleaned_data)
 
 
-class DocumentEditView(AdminFormView):
+class DocumentEditView(OptimisticLockMixin, AdminFormView):
     model = PublicDocument
     form_class = DocumentForm
     title = "Modifier un document"
@@ -119,7 +130,12 @@ class DocumentEditView(AdminFormView):
         }
 
     def save(self, form):
-        actions.update_document(document=self.parent, by=self.request.user, **form.cleaned_data)
+        actions.update_document(
+            document=self.parent,
+            by=self.request.user,
+            expected_version=self.expected_version,
+            **form.cleaned_data,
+        )
 
 
 class PartnerCreateView(AdminFormView):
@@ -132,7 +148,7 @@ class PartnerCreateView(AdminFormView):
         actions.add_partner(facilitator=self.request.organization, by=self.request.user, **form.cleaned_data)
 
 
-class PartnerEditView(AdminFormView):
+class PartnerEditView(OptimisticLockMixin, AdminFormView):
     model = Partner
     form_class = PartnerForm
     title = "Modifier un partenaire"
@@ -146,7 +162,12 @@ class PartnerEditView(AdminFormView):
         return {"name": p.name, "url": p.url, "order": p.order}
 
     def save(self, form):
-        actions.update_partner(partner=self.parent, by=self.request.user, **form.cleaned_data)
+        actions.update_partner(
+            partner=self.parent,
+            by=self.request.user,
+            expected_version=self.expected_version,
+            **form.cleaned_data,
+        )
 
 
 class DeleteView(AdminFormView):

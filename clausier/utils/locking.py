@@ -8,7 +8,15 @@
   the version is simply incremented.
 - Edit views mix in `OptimisticLockMixin`: a hidden `version` field, passed to the action as
   `expected_version=self.expected_version`; a conflict is shown above the form, the user's input kept.
+- Records without a `version` column (outcomes, globalisation agreements, the public site's texts, documents
+  and partners) are versioned by their `updated_at` stamp: the form carries `version_of(record)` and the
+  action, having read the record under a row lock (`select_for_update`), calls `check_version` before
+  saving — the save moves `updated_at`, so a second submit from the same reading is refused. A form opened
+  while the record did not exist yet (`lock_absent`: an outcome not recorded, texts never written) carries
+  `ABSENT`, refused once someone has created the record meanwhile.
 """
+
+import datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -17,6 +25,8 @@ from django.db.models import F
 from django.utils import timezone
 
 VERSION_FIELD = "version"
+STAMP_FIELD = "updated_at"  # the version of a record without a `version` column
+ABSENT = "absent"  # the version of a record that did not exist when the form was read
 STALE = "Cette fiche a été modifiée entre-temps par {user} le {date} : rechargez la page"
 STALE_UNKNOWN = "Cette fiche a été modifiée entre-temps : rechargez la page"
 
@@ -54,6 +64,21 @@ def last_change(instance) -> tuple[str, str] | None:
     return who, timezone.localtime(entry.at).strftime("%d/%m/%Y à %H:%M")
 
 
+def has_version_column(model) -> bool:
+    return any(field.name == VERSION_FIELD for field in model._meta.concrete_fields)
+
+
+def version_of(instance):
+    """What an edit form carries: the `version` column (an int), or else the `updated_at` stamp (a string,
+    UTC to the microsecond); `ABSENT` for no record or an unsaved one."""
+    if instance is None or instance._state.adding:
+        return ABSENT
+    if has_version_column(type(instance)):
+        return instance.version
+    stamp = getattr(instance, STAMP_FIELD)
+    return stamp.astimezone(datetime.UTC).isoformat(timespec="microseconds") if stamp else ABSENT
+
+
 def conflict_message(instance) -> str:
     change = last_change(instance)
     if change is None:
@@ -77,24 +102,30 @@ def claim(instance, expected_version: int | None = None) -> int:
     return instance.version
 
 
-def check_version(instance, expected_version: int | None) -> None:
-    """Refuse a stale submit without taking a version (for an edit that turns out to change nothing).
+def check_version(instance, expected_version: int | str | None) -> None:
+    """Refuse a stale submit without taking a version (for an edit that turns out to change nothing, and for
+    the records versioned by their `updated_at` stamp).
 
-    `instance` must have been read under a row lock (`select_for_update`) in the current transaction.
+    `instance` (None: no record now) must have been read under a row lock (`select_for_update`) in the
+    current transaction. `expected_version` is what the form carried (`version_of` when it was read).
     """
-    if expected_version is not None and instance.version != expected_version:
-        raise EditConflict(conflict_message(instance))
+    if expected_version is None or expected_version == "":
+        return
+    if str(version_of(instance)) != str(expected_version):
+        raise EditConflict(STALE_UNKNOWN if instance is None else conflict_message(instance))
 
 
 class OptimisticLockMixin:
     """For an edit view (a `StaffFormView`): the form carries the record's version in a hidden field.
 
-    `get_locked_object()` is the edited record (None or unsaved: no version, e.g. a clause being created).
-    `self.expected_version` is what the view passes to its action; an `EditConflict` raised by the action is
-    shown above the form, with the user's input and nothing saved.
+    `get_locked_object()` is the edited record (None or unsaved: no version, e.g. a clause being created —
+    unless `lock_absent`, then the form carries `ABSENT`). `self.expected_version` is what the view passes to
+    its action; an `EditConflict` raised by the action is shown above the form, with the user's input and
+    nothing saved.
     """
 
     expected_version = None
+    lock_absent = False  # a form for a record that may not exist yet also refuses a creation meanwhile
 
     def get_locked_object(self):
         return getattr(self, "parent", None)
@@ -102,9 +133,14 @@ class OptimisticLockMixin:
     def get_form(self, form_class=None):
         form = super().get_form(form_class)
         obj = self.get_locked_object()
-        if obj is not None and obj.pk is not None:
+        exists = obj is not None and not obj._state.adding
+        if exists and has_version_column(type(obj)):
             form.fields[VERSION_FIELD] = forms.IntegerField(
                 widget=forms.HiddenInput, required=False, min_value=0, initial=obj.version
+            )
+        elif exists or self.lock_absent:
+            form.fields[VERSION_FIELD] = forms.CharField(
+                widget=forms.HiddenInput, required=False, max_length=40, initial=version_of(obj)
             )
         return form
 

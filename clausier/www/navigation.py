@@ -1,15 +1,18 @@
 """The main menu: which lists each kind of organization may see (the access layer decides the rows).
 
 Entries are grouped in sections so that the bar fits a laptop screen; a section with a single visible
-entry shows as a plain link.
+entry shows as a plain link. An entry is for some kinds of organization, or for the facilitator's
+administrators only (`ADMINS`).
 """
 
 from django.urls import reverse
 
+from clausier.organizations.access import is_facilitator_admin
 from clausier.organizations.models import OrganizationKind as K
 
 ALL = frozenset(K.values)
 STAFF = {K.FACILITATOR}
+ADMINS = "facilitator_admins"  # the administrators of the current facilitator, not its other members
 MENU = [
     ("Tableau de bord", [("Tableau de bord", "www:dashboard", ALL)]),
     (
@@ -51,6 +54,7 @@ MENU = [
         [
             ("Paramètres", "www:parameters", STAFF),
             ("Site public", "publicsite:index", STAFF),
+            ("Journal d'audit", "www:audit_list", ADMINS),
         ],
     ),
 ]
@@ -62,6 +66,12 @@ def _item(request, label, url_name) -> dict:
     return {"label": label, "url": url, "url_name": url_name, "active": active}
 
 
+def _allowed(request, organization, audience) -> bool:
+    if audience == ADMINS:
+        return is_facilitator_admin(request.user)
+    return organization.kind in audience
+
+
 def menu_sections_for(request) -> list[dict]:
     """Sections with the entries the current organization may see: {"label", "items", "active"}."""
     organization = getattr(request, "organization", None)
@@ -69,7 +79,7 @@ def menu_sections_for(request) -> list[dict]:
         return []
     sections = []
     for label, entries in MENU:
-        items = [_item(request, *entry[:2]) for entry in entries if organization.kind in entry[2]]
+        items = [_item(request, *entry[:2]) for entry in entries if _allowed(request, organization, entry[2])]
         if items:
             sections.append({"label": label, "items": items, "active": any(i["active"] for i in items)})
     return sections

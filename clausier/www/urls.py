@@ -45,4 +45,5 @@ urlpatterns = [
     path("", include("clausier.www.urls_outcomes")),  # outcomes: follow-up list and form (issue 4)
     path("", include("clausier.www.urls_reporting")),  # bilans (issue 5)
     path("", include("clausier.www.urls_imports")),  # spreadsheet imports, statement template (issue 7)
+    path("", include("clausier.www.urls_audit")),  # the audit log, for the facilitator's administrators
 ]

@@ -3,8 +3,7 @@
 import datetime
 
 from django import forms
-from django.contrib import messages
-from django.shortcuts import redirect
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from clausier.employment.models import Contract
@@ -20,6 +19,7 @@ from clausier.participants.outcomes import (
     record_outcome,
 )
 from clausier.reference.models import OutcomeCategory
+from clausier.utils.locking import OptimisticLockMixin
 from clausier.www.fields import FrenchDateField
 from clausier.www.forms import UuidModelChoiceField, buyers_of
 from clausier.www.lists import Column, FilteredListView, ListFilterForm
@@ -173,14 +173,19 @@ class OutcomeForm(DsfrFormMixin, forms.Form):
         return self.categories[code]
 
 
-class OutcomeEditView(StaffFormView):
-    """Record or correct the outcome of a contract at one timing (`timing` is set by the URL)."""
+class OutcomeEditView(OptimisticLockMixin, StaffFormView):
+    """Record or correct the outcome of a contract at one timing (`timing` is set by the URL).
+
+    The form carries the outcome's version (or "absent"): an outcome corrected or recorded by someone else
+    since the form was opened is not overwritten.
+    """
 
     form_class = OutcomeForm
     template_name = "www/outcomes/edit.html"
     submit_label = "Enregistrer la sortie"
     success_message = "La sortie a été enregistrée."
     timing = Timing.END
+    lock_absent = True
 
     def get_parent(self):
         self.contract = get_object_for_user_or_404(
@@ -194,6 +199,9 @@ class OutcomeEditView(StaffFormView):
             .first()
         )
         return self.contract
+
+    def get_locked_object(self):
+        return self.outcome
 
     @property
     def title(self):
@@ -215,22 +223,23 @@ class OutcomeEditView(StaffFormView):
             return {"observed_on": min(due, today())}
         return {}
 
-    def form_valid(self, form):
+    def save(self, form):
         data = form.cleaned_data
         try:
-            record_outcome(
+            return record_outcome(
                 contract=self.contract,
                 timing=self.timing,
                 category=data["category"],
                 detail=data["detail"],
                 observed_on=data["observed_on"],
                 by=self.request.user,
+                expected_version=self.expected_version,
             )
         except Refused as refusal:
-            form.add_error(None, refusal.messages)
-            return self.form_invalid(form)
-        messages.success(self.request, self.success_message)
-        return redirect(reverse("www:outcome_followup"))
+            raise ValidationError(refusal.messages) from refusal
+
+    def get_success_url_for(self, obj):
+        return reverse("www:outcome_followup")
 
     def get_cancel_url(self):
         return reverse("www:outcome_followup")

@@ -1,7 +1,12 @@
-"""Participants and contracts. Eligibility criteria are shown to facilitator staff only."""
+"""Participants and contracts. Eligibility criteria are shown to facilitator staff only.
+
+Showing one person's file or one contract writes a "view" audit entry (who, as which organization, whose
+data): the one write of these GETs, a single INSERT.
+"""
 
 from django.db.models import Sum
 
+from clausier.audit.log import record_view
 from clausier.employment.models import HoursRecord
 from clausier.organizations.access import is_facilitator_staff
 from clausier.participants.models import EligibilityAssessment, Outcome
@@ -46,6 +51,11 @@ class ParticipantDetailView(DetailView):
         return queries.participants(self.request.user, active_only=False).select_related(
             "qualification_level", "prescriber"
         )
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        record_view(obj=self.object, by=request.user, detail="fiche du participant")
+        return response
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -114,6 +124,16 @@ class ContractDetailView(DetailView):
 
     def get_queryset(self):
         return queries.contracts(self.request.user)
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        contract = self.object
+        record_view(
+            obj=contract.participant,
+            by=request.user,
+            detail=f"contrat {contract.uuid} ({contract.contract_type}, {contract.start_date:%d/%m/%Y})",
+        )
+        return response
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -1,4 +1,7 @@
-"""Globalisation agreements (conventions de globalisation): list, create, edit — facilitator staff only."""
+"""Globalisation agreements (conventions de globalisation): list, create, edit — facilitator staff only.
+
+The edit form carries the agreement's version: a stale submit is refused (`clausier.utils.locking`).
+"""
 
 import uuid as uuid_lib
 
@@ -11,6 +14,7 @@ from clausier.organizations.models import Company
 from clausier.procurement import actions
 from clausier.procurement.models import GlobalisationAgreement, Lot
 from clausier.procurement.progress import POOLING_RULE, lots_progress
+from clausier.utils.locking import OptimisticLockMixin
 from clausier.www.lists import Column, FilteredListView
 from clausier.www.mixins import DsfrFormMixin, FacilitatorStaffRequiredMixin
 from clausier.www.views.base import StaffFormView
@@ -127,7 +131,7 @@ class PoolCreateView(StaffFormView):
         return context
 
 
-class PoolEditView(PoolCreateView):
+class PoolEditView(OptimisticLockMixin, PoolCreateView):
     title = "Convention de globalisation"
     success_message = "Les modifications ont été enregistrées."
 
@@ -140,6 +144,9 @@ class PoolEditView(PoolCreateView):
         self.company = self.agreement.company
         return None
 
+    def get_locked_object(self):
+        return self.agreement
+
     def get_initial(self):
         return {
             "name": self.agreement.name,
@@ -150,7 +157,10 @@ class PoolEditView(PoolCreateView):
 
     def save(self, form):
         return actions.update_globalisation(
-            agreement=self.agreement, by=self.request.user, **form.cleaned_data
+            agreement=self.agreement,
+            by=self.request.user,
+            expected_version=self.expected_version,
+            **form.cleaned_data,
         )
 
     def get_context_data(self, **kwargs):
