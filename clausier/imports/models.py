@@ -7,8 +7,16 @@ from clausier.utils.models import TenantModel
 
 
 class ImportKind(models.TextChoices):
+    """Every kind of `kinds.KINDS` (a test keeps the two lists equal)."""
+
     HOURS = "heures", "Relevé d'heures mensuel"
     PARTICIPANTS = "participants", "Participants"
+    BUYERS = "donneurs-d-ordre", "Donneurs d'ordre"
+    COMPANIES = "entreprises", "Entreprises"
+    STRUCTURES = "structures", "Structures d'insertion (SIAE, GEIQ, EA, ESAT)"
+    MARKETS = "marches", "Marchés, lots et clauses"
+    CONTRACTS = "contrats", "Contrats"
+    DECP = "decp", "Marchés publiés (DECP, JSON)"
 
 
 class MappingTemplate(TenantModel):

@@ -81,6 +81,7 @@ class Validation:
     problem_count: int = 0
     options: dict = field(default_factory=dict)  # the kind's options, e.g. {"create_duplicates": True}
     duplicate_count: int = 0  # rows that are likely duplicates of an existing record (participants)
+    notes: list[str] = field(default_factory=list)  # French remarks, not problems (what was left aside)
 
     @property
     def ok(self) -> bool:
@@ -127,6 +128,27 @@ class Kind:
         """A file made by Clausier itself (statement template): imported with no mapping step."""
         return False
 
+    def read(
+        self,
+        source,
+        *,
+        filename: str,
+        sheet: str | None = None,
+        mapping: dict[str, str] | None = None,
+        limits: Limits | None = None,
+    ) -> Records:
+        """The file's header and data rows: a spreadsheet by default; a kind fed another format overrides it
+        (`kinds/decp.py` reads JSON) and returns records of the same shape."""
+        table = read_table(source, filename=filename, sheet=sheet or None, limits=limits)
+        records = find_records(table, expected=self.expected(mapping))
+        if not records.rows:
+            raise ImportRefused("Le fichier ne contient aucune ligne de données sous la ligne des titres.")
+        return records
+
+    def preview_context(self, validation: Validation) -> dict:
+        """Extra context for the preview page (`kinds/decp.py`: markets not yet followed / already followed)."""
+        return {}
+
     def check_rows(self, validation: Validation, *, facilitator) -> None:
         raise NotImplementedError
 
@@ -157,11 +179,7 @@ def read(
     mapping: dict[str, str] | None = None,
     limits: Limits | None = None,
 ) -> Records:
-    table = read_table(source, filename=filename, sheet=sheet or None, limits=limits)
-    records = find_records(table, expected=kind.expected(mapping))
-    if not records.rows:
-        raise ImportRefused("Le fichier ne contient aucune ligne de données sous la ligne des titres.")
-    return records
+    return kind.read(source, filename=filename, sheet=sheet, mapping=mapping, limits=limits)
 
 
 def suggest_mapping(records: Records, kind: Kind, saved: dict[str, str] | None = None) -> dict[str, str]:
@@ -240,6 +258,7 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
     problem_count: int = 0
     messages: list[str] = field(default_factory=list)  # refusals of the file as a whole
+    notes: list[str] = field(default_factory=list)  # remarks of the kind (what was left aside), not problems
 
     @property
     def ok(self) -> bool:
@@ -249,6 +268,7 @@ class Report:
         yield f"Fichier {quote(self.filename)} ({self.kind}) : {self.rows} ligne(s) de données lue(s)" + (
             f", {self.skipped} ligne(s) de total ignorée(s)" if self.skipped else ""
         )
+        yield from self.notes
         if self.status == "refused":
             yield f"Import refusé : rien n'a été enregistré ({self.problem_count or len(self.messages)} problème(s))."
             yield from self.messages
@@ -275,6 +295,7 @@ class Report:
             "rows": self.rows,
             "skipped_rows": self.skipped,
             "messages": self.messages,
+            "notes": self.notes,
             "problem_count": self.problem_count,
             "problems": [p.as_json() for p in self.problems],
         }
@@ -304,6 +325,7 @@ def run(
     validation = validate(records, kind, report.mapping, facilitator=facilitator, options=options)
     report.counts = validation.counts
     report.problems, report.problem_count = validation.problems, validation.problem_count
+    report.notes = validation.notes
     if not validation.ok:
         return report, validation
     if dry_run:

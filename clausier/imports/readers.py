@@ -21,6 +21,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import math
 import os
 import re
@@ -28,6 +29,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import python_calamine
 
@@ -45,6 +47,7 @@ __all__ = [
     "find_header",
     "find_records",
     "is_total_row",
+    "read_json",
     "read_records",
     "read_table",
 ]
@@ -316,6 +319,7 @@ def _choose_sheet(names: list[str], metadata: list, wanted: str | None) -> str:
 
 # --- CSV ----------------------------------------------------------------------------------------------------
 
+_JSON_START_RE = re.compile(r"\{\s*\"|\[\s*[\{\[]")
 CSV_DELIMITERS = (";", "\t", ",")  # order = preference on a tie: French files use "," as decimal separator
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -349,6 +353,11 @@ def _check_text(sample: str) -> None:
     if len(_CONTROL_RE.findall(sample)) > max(2, len(sample) // 100):
         raise ImportRefused(NOT_A_SPREADSHEET)
     head = sample.lstrip()[:2000].lower()
+    if _JSON_START_RE.match(head):
+        raise ImportRefused(
+            "Ce fichier est au format JSON et non un tableur : pour les données essentielles des marchés "
+            "publics, choisissez le type d'import « Marchés publiés (DECP, JSON) »."
+        )
     if head.startswith("<"):
         if "<html" in head or "<table" in head or "<!doctype html" in head:
             raise ImportRefused(
@@ -592,3 +601,46 @@ def find_records(
 
 def table_row(table: Table, number: int) -> list:
     return next(row.cells for row in table.rows if row.number == number)
+
+
+# --- JSON ---------------------------------------------------------------------------------------------------
+
+NOT_JSON = "Ce fichier n'est pas un fichier JSON lisible (texte UTF-8 attendu)."
+
+
+def _refuse_constant(name: str):
+    raise ImportRefused(
+        f"Ce fichier JSON contient la valeur {quote(name)}, qui n'est pas un nombre : il est refusé."
+    )
+
+
+def read_json(path_or_file, *, filename: str, limits: Limits | None = None):
+    """The parsed content of a JSON file (numbers with a fraction as `Decimal`, never floats), within the size
+    limit; `ImportRefused` with a French message for an empty, undecodable, malformed or absurdly nested file.
+
+    What the data must look like is the caller's business (`kinds/decp.py`), and so is the row limit.
+    """
+    limits = limits or Limits.from_settings()
+    data = _load_bytes(path_or_file, limits)
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ImportRefused(NOT_JSON) from exc
+    if not text.strip():
+        raise ImportRefused("Le fichier est vide.")
+    try:
+        return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise ImportRefused(
+            f"Ce fichier JSON est mal formé (ligne {exc.lineno}, colonne {exc.colno}) : vérifiez qu'il est "
+            "complet (téléchargement interrompu ?) et qu'il n'a pas été modifié à la main."
+        ) from exc
+    except (
+        RecursionError,
+        ValueError,
+    ) as exc:  # nesting beyond the parser's stack, integers of 4,300+ digits
+        raise ImportRefused(
+            "Ce fichier JSON est imbriqué trop profondément ou contient un nombre démesuré : il est refusé."
+        ) from exc

@@ -16,6 +16,9 @@ from django.utils.text import slugify
 from clausier.utils.locking import version_field
 
 siret_validator = RegexValidator(r"^\d{14}$", "Le SIRET doit compter exactement 14 chiffres.")
+naf_validator = RegexValidator(
+    r"^\d{2}\.\d{2}[A-Z]$", "Le code NAF s'écrit comme 43.99C (nomenclature NAF rév. 2, sous-classe)."
+)
 
 
 class OrganizationKind(models.TextChoices):
@@ -74,6 +77,9 @@ class Organization(models.Model):
     name = models.CharField("nom", max_length=255)
     slug = models.SlugField("identifiant", max_length=80, unique=True)
     siret = models.CharField("SIRET", max_length=14, blank=True, validators=[siret_validator])
+    naf_code = models.CharField(
+        "code NAF (APE)", max_length=6, blank=True, validators=[naf_validator], help_text="ex. : 43.99C"
+    )
     address = models.CharField("adresse", max_length=255, blank=True)
     postal_code = models.CharField("code postal", max_length=5, blank=True)
     commune = models.ForeignKey(

@@ -57,3 +57,10 @@ def test_validation_never_crashes(contract, rows):
         assert isinstance(problem.message, str) and problem.message.strip()
     assert validation.ok == (validation.problem_count == 0)
     assert len(validation.items) <= len(records.rows)
+
+
+def test_every_kind_is_a_stored_choice():
+    from clausier.imports.kinds import KINDS
+    from clausier.imports.models import ImportKind
+
+    assert dict(ImportKind.choices) == {name: kind.label for name, kind in KINDS.items()}

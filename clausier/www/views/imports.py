@@ -19,7 +19,7 @@ from clausier.audit.models import Action
 from clausier.employment.actions import Refused
 from clausier.imports.kinds import KINDS
 from clausier.imports.limits import ImportRefused, Limits, format_megabytes
-from clausier.imports.models import ImportKind, ImportRun, ImportStatus, MappingTemplate
+from clausier.imports.models import ImportRun, ImportStatus, MappingTemplate
 from clausier.imports.pipeline import commit, error_workbook, read, resolve_mapping, suggest_mapping, validate
 from clausier.imports.template import statement_template, template_filename
 from clausier.organizations.access import get_object_for_user_or_404
@@ -33,9 +33,9 @@ SHOWN_PROBLEMS = 200
 
 class UploadForm(DsfrFormMixin, forms.Form):
     kind = forms.ChoiceField(
-        label="Type de fichier", choices=[c for c in ImportKind.choices if c[0] in KINDS]
+        label="Type de fichier", choices=[(name, kind.label) for name, kind in KINDS.items()]
     )
-    file = forms.FileField(label="Fichier", help_text="XLSX, XLS, ODS ou CSV.")
+    file = forms.FileField(label="Fichier", help_text="XLSX, XLS, ODS ou CSV ; JSON pour les DECP.")
     template = forms.ModelChoiceField(
         label="Correspondance de colonnes enregistrée",
         required=False,
@@ -49,9 +49,10 @@ class UploadForm(DsfrFormMixin, forms.Form):
     def __init__(self, *args, facilitator, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["template"].queryset = MappingTemplate.objects.filter(facilitator=facilitator)
-        self.fields[
-            "file"
-        ].help_text = f"XLSX, XLS, ODS ou CSV, {format_megabytes(Limits.from_settings().max_bytes)} au plus."
+        self.fields["file"].help_text = (
+            f"XLSX, XLS, ODS ou CSV (JSON pour les DECP), "
+            f"{format_megabytes(Limits.from_settings().max_bytes)} au plus."
+        )
 
 
 class MappingForm(DsfrFormMixin, forms.Form):
@@ -91,11 +92,18 @@ def _run(request, uuid) -> ImportRun:
 
 
 CREATE_DUPLICATES = "creer_doublons"  # preview (GET) and commit (POST) parameter
+ONLY_NEW = "nouveaux_seulement"  # commit (POST) parameter: DECP, import only the markets not yet followed
 
 
 def _options(data) -> dict:
-    """The kind's options chosen on the preview: create the likely duplicates anyway (participants)."""
-    return {"create_duplicates": True} if data.get(CREATE_DUPLICATES) else {}
+    """The kind's options chosen on the preview: create the likely duplicates anyway (participants), import
+    only the markets not yet followed (DECP)."""
+    options = {}
+    if data.get(CREATE_DUPLICATES):
+        options["create_duplicates"] = True
+    if data.get(ONLY_NEW):
+        options["only_new"] = True
+    return options
 
 
 def _records(run: ImportRun):
@@ -226,7 +234,9 @@ class ImportPreviewView(FacilitatorStaffRequiredMixin, View):
             "run": run,
             "title": f"Import « {run.filename} »",
             "refusal": refusal or [],
-            "create_duplicates": bool(options),
+            "create_duplicates": bool(options.get("create_duplicates")),
+            "notes": [],
+            "kind_preview": {},
         }
         if run.status == ImportStatus.UPLOADED:
             kind, records = _records(run)
@@ -239,6 +249,8 @@ class ImportPreviewView(FacilitatorStaffRequiredMixin, View):
                 rows=len(records.rows),
                 skipped=len(records.skipped),
                 mapping=[(kind.field(key).label, label) for key, label in run.mapping.items()],
+                notes=validation.notes,
+                kind_preview=kind.preview_context(validation) if validation.ok else {},
             )
         return TemplateResponse(request, self.template_name, context, status=422 if refusal else 200)
 

@@ -18,7 +18,8 @@ from clausier.organizations.models import Facilitator, User
 
 class Command(BaseCommand):
     help = (
-        "Importe un tableur (XLSX, XLS, ODS, CSV) : tout ou rien ; code de sortie 1 si le fichier est refusé."
+        "Importe un tableur (XLSX, XLS, ODS, CSV) ou un fichier DECP (JSON) : tout ou rien ; "
+        "code de sortie 1 si le fichier est refusé."
     )
 
     def add_arguments(self, parser):
@@ -34,6 +35,11 @@ class Command(BaseCommand):
             "--create-duplicates",
             action="store_true",
             help="participants : créer aussi les fiches signalées comme doublons probables",
+        )
+        parser.add_argument(
+            "--only-new",
+            action="store_true",
+            help="decp : n'importer que les marchés non encore suivis (les autres restent tels quels)",
         )
 
     def handle(self, *args, kind, file, facilitator, dry_run, mapping, sheet, user, json: bool, **options):
@@ -61,7 +67,7 @@ class Command(BaseCommand):
             mapping=saved,
             sheet=sheet,
             dry_run=dry_run,
-            options={"create_duplicates": True} if options.get("create_duplicates") else None,
+            options={key: True for key in ("create_duplicates", "only_new") if options.get(key)} or None,
         )
         if json:
             self.stdout.write(_dumps(report.as_json()))
