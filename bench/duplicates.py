@@ -129,6 +129,7 @@ def seed(target: int) -> None:
         "qpv_code",
         "qpv_method",
         "qpv_reason",
+        "version",
     ]
     started = time.monotonic()
     with connection.cursor() as cursor:
@@ -158,6 +159,7 @@ def seed(target: int) -> None:
                         "",
                         "",
                         "",
+                        1,
                     ]
                 )
         cursor.execute("ANALYZE participants_participant")

@@ -56,6 +56,12 @@ def generate(n: int, *, first: int = 1, reset: bool = False) -> int:
     print(f"\n{built} territoires en {elapsed:.1f} s ({elapsed / max(built, 1):.2f} s par territoire)")
     for key in ("participants", "contracts", "hours_records", "assessments", "markets", "lots", "outcomes"):
         print(f"  {key:<15} {totals.get(key, 0):>12,}".replace(",", " "))
+    if built and connection.vendor == "postgresql":
+        # Fresh bulk rows have no planner statistics until autovacuum comes by: measured right after a
+        # generation, the dashboard took 4.8 s instead of 0.15 s. Gather them now.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        print("Statistiques du planificateur recalculées (ANALYZE).")
     return 0
 
 

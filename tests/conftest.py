@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.core.management import call_command, get_commands
 from django.template import base as template_base
 from django.template import engines
@@ -27,6 +28,15 @@ def pytest_configure(config):
         "filterwarnings",
         "ignore:'maxsplit' is passed as positional argument:DeprecationWarning:widget_tweaks.*",
     )
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Figures are cached per facilitator id and data version: rolled-back tests reuse ids, so each test
+    starts with an empty cache."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 # --- Session: reference data --------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from clausier.participants.models import (
     QpvResidence,
     QualificationBand,
 )
+from clausier.utils.models import same_tenant
 
 DEFAULT_BATCH_SIZE = 1000
 PROFILE_FIELDS = [
@@ -223,7 +224,7 @@ def profiles_of(facilitator, participants: QuerySet | None = None) -> QuerySet:
     """Profiles of the people (merged duplicates left out) of `facilitator`, optionally among `participants`
     (a queryset of participants, or of their ids, e.g. the holders of a year's contracts)."""
     profiles = ParticipantProfile.objects.filter(
-        facilitator=facilitator, participant__merged_into__isnull=True
+        same_tenant(facilitator, "participant"), participant__merged_into__isnull=True
     )
     if participants is not None:
         profiles = profiles.filter(participant__in=participants)
@@ -265,7 +266,8 @@ def profile_breakdown(facilitator, participants: QuerySet | None = None) -> dict
 def criteria_counts(facilitator, participants: QuerySet | None = None) -> dict[str, int]:
     """{criterion code: people holding it at entry}, one query (a person may hold several criteria)."""
     lines = ProfileCriterion.objects.filter(
-        facilitator=facilitator, profile__participant__merged_into__isnull=True
+        same_tenant(facilitator, "profile", "profile__participant"),
+        profile__participant__merged_into__isnull=True,
     )
     if participants is not None:
         lines = lines.filter(profile__participant__in=participants)

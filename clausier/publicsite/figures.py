@@ -85,6 +85,17 @@ def compute(facilitator, day: datetime.date) -> PublicFigures:
     )
 
 
+def cached_on_data(facilitator, name: str, compute, *, day: datetime.date):
+    """`compute()`, cached until the facilitator's data change or the day changes (`name` tells apart the
+    callers and their arguments: it must hold everything the result depends on besides the data)."""
+    key = f"data:{name}:{facilitator.pk}:{data_version(facilitator)}:{day.isoformat()}"
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, CACHE_SECONDS)
+    return value
+
+
 def public_figures(facilitator, today: datetime.date | None = None) -> PublicFigures:
     """The figures of the public page: from the cache when the data have not changed since."""
     day = today or timezone.localdate()

@@ -3,8 +3,9 @@
 Two hooks, both ending in `figures.data_changed` (one bump per facilitator and transaction):
 - `post_save` of contracts, hours records, statements, markets, lots, clauses and participants (forms, the
   admin, scripts);
-- the audit entry every action writes, which also covers the actions that write in bulk (the monthly
-  hours grid, merges, deletions) where no `post_save` is sent.
+- the audit entry every action writes, whatever it changed, which also covers the actions that write in
+  bulk (the monthly hours grid, merges, deletions) where no `post_save` is sent, and everything else the
+  cached dashboard reads (outcomes, awards, pools, partners, settings).
 
 No `post_delete` receiver: it would stop Django from deleting these large tables in bulk; deletions go
 through actions, whose audit entries bump the version.
@@ -33,7 +34,7 @@ def row_saved(sender, instance, raw=False, **kwargs):
 
 
 def audit_entry_written(sender, instance, created=False, raw=False, **kwargs):
-    if created and not raw and instance.object_type in WATCHED and instance.action not in READS:
+    if created and not raw and instance.action not in READS:
         data_changed(instance.facilitator_id)
 
 

@@ -132,7 +132,7 @@ def hours_by_lot_type_modality(f: IndicatorFilter) -> list[tuple[int, int, int, 
     """Realised hours by (lot, contract type, modality): one query joining contracts only, the breakdowns
     by type, modality and buyer are summed from it (a few thousand rows for a whole territory)."""
     return list(
-        f.hours()
+        f.hours(through=("contract",))
         .values_list("contract__lot_id", "contract__contract_type_id", "contract__modality_id")
         .annotate(h=Sum("counted_hours"))
         .order_by()

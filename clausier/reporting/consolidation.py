@@ -184,14 +184,16 @@ def persons(f: IndicatorFilter, key: bytes) -> list[dict]:
         .order_by()
     )
     hours = dict(
-        f.hours()
+        f.hours(through=("contract", "contract__participant"))
         .annotate(person=HOURS_PERSON)
         .values("person")
         .annotate(h=Sum("counted_hours"))
         .values_list("person", "h")
         .order_by()
     )
-    worked = f.hours().annotate(person=HOURS_PERSON).values("person")
+    worked = (
+        f.hours(through=("contract", "contract__participant")).annotate(person=HOURS_PERSON).values("person")
+    )
     records = Participant.objects.filter(
         Q(pk__in=people(f)) | Q(pk__in=worked), facilitator=f.facilitator
     ).values_list("pk", "first_name", "last_name", "birth_date", "anonymised_on", "uuid")

@@ -20,7 +20,7 @@ What each criterion restricts (written on the dashboard and in the bilans' metho
 """
 
 import datetime
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 from django.db.models import Q, QuerySet
 
@@ -28,6 +28,7 @@ from clausier.employment.models import Contract
 from clausier.participants.models import Outcome
 from clausier.procurement.models import Lot
 from clausier.procurement.progress import validated_hours
+from clausier.utils.models import same_tenant
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,13 @@ class IndicatorFilter:
     @classmethod
     def for_year(cls, facilitator, year: int, **kwargs) -> "IndicatorFilter":
         return cls(facilitator, start=datetime.date(year, 1, 1), end=datetime.date(year, 12, 31), **kwargs)
+
+    @property
+    def key(self) -> str:
+        """Every criterion but the tenant, as text (a cache key part)."""
+        return ":".join(
+            "" if getattr(self, f.name) is None else str(getattr(self, f.name)) for f in fields(self)[1:]
+        )
 
     # --- Derived filters -----------------------------------------------------------------------------
 
@@ -114,7 +122,9 @@ class IndicatorFilter:
     # --- Base querysets --------------------------------------------------------------------------------
 
     def lots(self) -> QuerySet:
-        lots = Lot.objects.filter(self.lot_q(), facilitator=self.facilitator, clause__isnull=False)
+        lots = Lot.objects.filter(
+            self.lot_q(), same_tenant(self.facilitator, "market", "clause"), clause__isnull=False
+        )
         if self.company_id is not None:
             lots = lots.filter(awards__company_id=self.company_id)
         if self.has_period:
@@ -122,19 +132,23 @@ class IndicatorFilter:
         return lots
 
     def contracts(self) -> QuerySet:
-        contracts = Contract.objects.filter(self.contract_q(), facilitator=self.facilitator)
+        contracts = Contract.objects.filter(self.contract_q(), same_tenant(self.facilitator, "participant"))
         if self.has_period:
             contracts = contracts.filter(self.period_q())
         return contracts
 
-    def hours(self) -> QuerySet:
+    def hours(self, *, through: tuple[str, ...] = ()) -> QuerySet:
+        """Validated hours; `through`: the tenant tables the caller's query joins beyond the statement
+        (e.g. `("contract",)` to group by a contract's fields), each kept on its facilitator index."""
+        contract_q = self.contract_q("contract__")
+        joined = {"statement", *through, *(("contract",) if contract_q else ())}
         return validated_hours().filter(
-            self.contract_q("contract__"), self.months_q(), facilitator=self.facilitator
+            contract_q, self.months_q(), same_tenant(self.facilitator, *sorted(joined))
         )
 
     def outcomes(self) -> QuerySet:
         outcomes = Outcome.objects.filter(
-            self.contract_q("contract__"), facilitator=self.facilitator, contract__isnull=False
+            self.contract_q("contract__"), same_tenant(self.facilitator, "contract"), contract__isnull=False
         )
         if self.has_period:
             outcomes = outcomes.filter(self.period_q("contract__start_date", "contract__end_date"))

@@ -21,6 +21,7 @@ from django.db.models.functions import Coalesce
 from clausier.employment.models import Contract
 from clausier.procurement.models import Market
 from clausier.procurement.progress import validated_hours
+from clausier.utils.models import same_tenant
 
 DEFAULT_FTE_HOURS = 1600
 
@@ -62,9 +63,11 @@ def overlapping(year: int, start: str = "start_date", end: str = "end_date") -> 
 
 
 def territory_figures(facilitator, year: int | None = None) -> TerritoryFigures:
-    markets = Market.objects.filter(facilitator=facilitator, lots__clause__isnull=False)
-    contracts = Contract.objects.filter(facilitator=facilitator)
-    hours = validated_hours().filter(facilitator=facilitator)
+    markets = Market.objects.filter(
+        same_tenant(facilitator, "lots", "lots__clause"), lots__clause__isnull=False
+    )
+    contracts = Contract.objects.filter(same_tenant(facilitator, "participant"))
+    hours = validated_hours().filter(same_tenant(facilitator, "statement"))
     if year is not None:
         markets = markets.filter(overlapping(year))
         contracts = contracts.filter(overlapping(year))

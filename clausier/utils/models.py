@@ -5,6 +5,19 @@ import uuid
 from django.db import models
 
 
+def same_tenant(facilitator, *relations: str) -> models.Q:
+    """The tenant condition on a queryset's own rows and on each joined tenant table (`relations`).
+
+    Logically redundant (a tenant's rows only point to rows of the same tenant), but it lets PostgreSQL
+    read every joined table through its `facilitator_id` index instead of hashing all the tenants' rows
+    (measured: 180 ms → 6 ms for one territory's hours among 200), and it is the join on the distribution
+    column that Citus needs to keep a query on one shard.
+    """
+    return models.Q(
+        facilitator=facilitator, **{f"{relation}__facilitator": facilitator for relation in relations}
+    )
+
+
 class TenantQuerySet(models.QuerySet):
     """Base queryset of tenant-owned rows; `visible_to(user)` is the one access gate."""
 

@@ -32,6 +32,7 @@ from clausier.www.fields import (
 )
 from clausier.www.formatting import fr_money, fr_percent
 from clausier.www.mixins import DsfrFormMixin
+from clausier.www.widgets import QuickSelect
 
 DATES_ORDER_ERROR = "La date de fin doit être postérieure ou égale à la date de début."
 
@@ -50,6 +51,8 @@ def buyers_of(user):
 
 class UuidModelChoiceField(forms.ModelChoiceField):
     """Choices addressed by UUID: integer ids never show in pages or URLs."""
+
+    widget = QuickSelect  # lists of a territory's markets, lots, companies run into the hundreds
 
     def __init__(self, queryset, **kwargs):
         kwargs.setdefault("to_field_name", "uuid")

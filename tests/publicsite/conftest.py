@@ -1,13 +1,4 @@
 import pytest
-from django.core.cache import cache
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    """Figures are cached per facilitator id: rolled-back tests reuse ids, so each test starts empty."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

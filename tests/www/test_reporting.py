@@ -227,3 +227,50 @@ def test_lots_at_risk_follow_the_dashboard_filters_and_the_partial(
     assert shown == partial_shown == {mine, old}
     assert re.sub(r"\s+", " ", full) == re.sub(r"\s+", " ", partial)
     assert "Filtres appliqués aux lots" in partial
+
+
+def test_dashboard_figures_are_cached_until_the_territory_data_change(
+    world_a, facilitator_member_client, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    """A second view reads the cache (far fewer queries); any write of the territory (here an outcome,
+    written by its action, which no `post_save` watches) gives fresh figures; another territory's writes
+    do not touch A's cache."""
+    from django.db import connection
+
+    from clausier.participants.models import Outcome
+    from clausier.participants.outcomes import record_outcome
+    from clausier.reference.models import OutcomeCategory
+    from tests.factories import UserFactory, acting, build_world
+
+    url = reverse("www:dashboard")
+    first = facilitator_member_client.get(url)
+    ends = first.context["figures"].outcomes["end"]["total"]
+    with django_assert_max_num_queries(20):  # the uncached block alone runs more than 20
+        second = facilitator_member_client.get(url)
+    assert second.context["figures"].outcomes["end"]["total"] == ends
+    assert block(second.content.decode()) == block(first.content.decode())
+
+    staff = acting(UserFactory(member_of=world_a.facilitator))
+    contract = ContractFactory(
+        facilitator=world_a.facilitator,
+        end_date=datetime.date(2024, 3, 31),
+        start_date=datetime.date(2024, 1, 1),
+    )
+    Outcome.objects.filter(contract=contract).delete()
+    connection.run_on_commit.clear()  # the test never commits: forget the bumps of building the data
+    with django_capture_on_commit_callbacks(execute=True):
+        record_outcome(
+            contract=contract,
+            timing=Outcome.Timing.END,
+            category=OutcomeCategory.objects.get(code="cdi"),
+            observed_on=datetime.date(2024, 4, 1),
+            by=staff,
+        )
+    assert facilitator_member_client.get(url).context["figures"].outcomes["end"]["total"] == ends + 1
+
+    other = build_world("B")
+    connection.run_on_commit.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        ClauseFactory(lot__market=MarketFactory(facilitator=other.facilitator))
+    with django_assert_max_num_queries(20):
+        facilitator_member_client.get(url)

@@ -22,12 +22,14 @@ from clausier.organizations.access import (
 )
 from clausier.organizations.models import Organization, OrganizationKind
 from clausier.procurement.models import Lot, Market, Operation
+from clausier.publicsite.figures import cached_on_data
 from clausier.reference.models import ContractType, Modality
 from clausier.reporting.bilans import build_bilan
 from clausier.reporting.filters import IndicatorFilter
 from clausier.www.forms import UuidModelChoiceField, buyers_of
 from clausier.www.lists import year_choices
 from clausier.www.mixins import DsfrFormMixin
+from clausier.www.widgets import QuickSelect
 
 K = OrganizationKind
 
@@ -36,7 +38,7 @@ class IndicatorFilterForm(DsfrFormMixin, forms.Form):
     """The dashboard's filters; every choice list is scoped to what the user may see."""
 
     annee = forms.TypedChoiceField(
-        label="Année", required=False, choices=year_choices, coerce=int, empty_value=None
+        label="Année", required=False, choices=year_choices, coerce=int, empty_value=None, widget=QuickSelect
     )
     debut = forms.DateField(label="Du", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     fin = forms.DateField(label="Au", required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -52,7 +54,12 @@ class IndicatorFilterForm(DsfrFormMixin, forms.Form):
         Organization.objects.none(), label="Entreprise", required=False, empty_label="Toutes"
     )
     modalite = forms.ModelChoiceField(
-        Modality.objects.none(), label="Modalité", required=False, empty_label="Toutes", to_field_name="code"
+        Modality.objects.none(),
+        label="Modalité",
+        required=False,
+        empty_label="Toutes",
+        to_field_name="code",
+        widget=QuickSelect,
     )
     type_contrat = forms.ModelChoiceField(
         ContractType.objects.none(),
@@ -60,6 +67,7 @@ class IndicatorFilterForm(DsfrFormMixin, forms.Form):
         required=False,
         empty_label="Tous",
         to_field_name="code",
+        widget=QuickSelect,
     )
     commune = forms.ModelChoiceField(
         Commune.objects.none(),
@@ -67,15 +75,19 @@ class IndicatorFilterForm(DsfrFormMixin, forms.Form):
         required=False,
         empty_label="Toutes",
         to_field_name="insee_code",
+        widget=QuickSelect,
     )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
         f = self.fields
-        f["donneur"].queryset = buyers_of(user)
-        f["operation"].queryset = Operation.objects.visible_to(user).order_by("name")
-        f["marche"].queryset = Market.objects.visible_to(user).order_by("reference")
+        # Only what the options show (uuid and label): hundreds of rows each at a territory's scale.
+        f["donneur"].queryset = buyers_of(user).only("uuid", "name")
+        f["operation"].queryset = Operation.objects.visible_to(user).order_by("name").only("uuid", "name")
+        f["marche"].queryset = (
+            Market.objects.visible_to(user).order_by("reference").only("uuid", "reference", "title")
+        )
         # The lots of the chosen market only (a territory has hundreds of lots).
         market = self.data.get("marche") if self.is_bound else None
         lots = Lot.objects.visible_to(user).order_by("number")
@@ -84,6 +96,7 @@ class IndicatorFilterForm(DsfrFormMixin, forms.Form):
             Organization.objects.filter(kind=K.COMPANY, partnerships__facilitator=current_organization(user))
             .distinct()
             .order_by("name")
+            .only("uuid", "name")
         )
         f["modalite"].queryset = Modality.objects.active()
         f["type_contrat"].queryset = ContractType.objects.active()
@@ -259,19 +272,25 @@ def dashboard_figures(request, facilitator) -> dict:
     risk among the filtered lots."""
     from clausier.reporting.bilans import layout
     from clausier.reporting.breakdowns import indicators
-    from clausier.www.views.hours import RISK_RULE, lots_at_risk
+    from clausier.www.views.hours import RISK_RULE, lots_at_risk, today
 
     fields = IndicatorFilterForm.base_fields
     data = request.GET if any(name in request.GET for name in fields) else None
     form = IndicatorFilterForm(data, user=request.user)
     f = form.to_filter(facilitator)
-    result = indicators(f)
+
+    def compute():
+        # The lots at risk among the filtered lots (buyer, operation, market, lot, company, commune of the
+        # works, markets running in the period): part of the block the htmx partial refreshes.
+        lots = Lot.objects.filter(pk__in=f.lots().values("pk"))
+        return indicators(f, today=day), lots_at_risk(facilitator, lots=lots, day=day)
+
+    # Cached until the territory's data change (every write bumps its data version) or the day changes.
+    day = today()
+    result, at_risk = cached_on_data(facilitator, f"dashboard:{f.key}", compute, day=day)
     key_figures, charts, tables = layout(result, public=False)
-    # The lots at risk among the filtered lots (buyer, operation, market, lot, company, commune of the works,
-    # markets running in the period): part of the block the htmx partial refreshes.
-    lots = Lot.objects.filter(pk__in=f.lots().values("pk"))
     return {
-        "lots_at_risk": lots_at_risk(facilitator, lots=lots),
+        "lots_at_risk": at_risk,
         "risk_rule": RISK_RULE,
         "filter_form": form,
         "indicator_filter": f,
