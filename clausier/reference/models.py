@@ -135,3 +135,85 @@ class LotFamily(ReferenceItem):
     class Meta(ReferenceItem.Meta):
         verbose_name = "famille de lots"
         verbose_name_plural = "familles de lots"
+
+
+# --- Large public referentials, imported from the official files (`clausier reference import-rome/-naf`) ---
+
+
+class RomeDomain(models.Model):
+    """Grand domaine (one letter) or domaine professionnel (letter + two digits) of the ROME."""
+
+    code = models.CharField("code", max_length=3, unique=True)
+    label = models.CharField("libellé", max_length=255)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name="grand domaine",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    version = models.CharField("version du référentiel", max_length=20)
+
+    class Meta:
+        verbose_name = "domaine du ROME"
+        verbose_name_plural = "domaines du ROME"
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.code} — {self.label}"
+
+
+class RomeJob(models.Model):
+    """A ROME job (fiche métier, e.g. F1703 Maçon), in the domain of its first three characters."""
+
+    code = models.CharField("code ROME", max_length=5, unique=True)
+    label = models.CharField("libellé", max_length=255)
+    domain = models.ForeignKey(RomeDomain, verbose_name="domaine professionnel", on_delete=models.PROTECT)
+    version = models.CharField("version du référentiel", max_length=20)
+
+    class Meta:
+        verbose_name = "métier du ROME"
+        verbose_name_plural = "métiers du ROME"
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.code} — {self.label}"
+
+
+class RomeAppellation(models.Model):
+    """A job title people use (appellation), searchable, pointing to its ROME job."""
+
+    code = models.CharField("code OGR", max_length=10, unique=True)
+    label = models.CharField("appellation", max_length=255)
+    job = models.ForeignKey(
+        RomeJob, verbose_name="métier", on_delete=models.CASCADE, related_name="appellations"
+    )
+    version = models.CharField("version du référentiel", max_length=20)
+
+    class Meta:
+        verbose_name = "appellation du ROME"
+        verbose_name_plural = "appellations du ROME"
+        ordering = ["label"]
+        indexes = [models.Index(fields=["job"], name="rome_appellation_job")]
+
+    def __str__(self):
+        return self.label
+
+
+class NafCode(models.Model):
+    """A code of the French activity nomenclature NAF rév. 2, at any level (section A … sous-classe 43.99C)."""
+
+    code = models.CharField("code", max_length=6, unique=True)
+    level = models.CharField("niveau", max_length=12)  # section, division, groupe, classe, sous-classe
+    label = models.CharField("libellé", max_length=255)
+    section = models.CharField("section", max_length=1)
+    version = models.CharField("version du référentiel", max_length=20)
+
+    class Meta:
+        verbose_name = "code NAF"
+        verbose_name_plural = "codes NAF"
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.code} — {self.label}"
