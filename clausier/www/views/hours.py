@@ -28,6 +28,7 @@ from clausier.procurement.followup import STATUS_RULE, Status, add_months, month
 from clausier.procurement.models import GlobalisationAgreement, Lot
 from clausier.procurement.progress import POOLING_RULE, lots_progress
 from clausier.reporting.charts import Point, line_chart
+from clausier.utils.models import same_tenant
 from clausier.www.formatting import fr_number
 from clausier.www.mixins import FacilitatorStaffRequiredMixin
 
@@ -375,7 +376,7 @@ def lots_at_risk(facilitator, *, day: datetime.date | None = None, lots=None) ->
     since = add_months(month_start(day), -RISK_WINDOW_MONTHS)
     lots = (
         (Lot.objects.all() if lots is None else lots)
-        .filter(facilitator=facilitator, clause__isnull=False)
+        .filter(same_tenant(facilitator, "market", "clause"), clause__isnull=False)
         .annotate(ends=Coalesce("end_date", "market__end_date"))
         .filter(Q(ends__isnull=True) | Q(ends__gte=since))
         .select_related("clause", "market__buyer")
