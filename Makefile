@@ -1,4 +1,4 @@
-# Clausier — the two commands: `make run` and `make test`.
+# Clausier — the two commands: `make run` (web server and background worker) and `make test`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,7 +8,7 @@ PORT ?= 8000
 # Tests run with production-like settings except HTTPS redirection (the test client speaks plain HTTP).
 TEST_ENV := SECRET_KEY=insecure-test-only-key SECURE_SSL_REDIRECT=0 DEBUG=0
 
-.PHONY: run install test test-unit test-browser lint format clean
+.PHONY: run worker install test test-unit test-browser lint format clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Clausier demande Python ≥ 3.12 (trouvé %s). Avec pyenv : pyenv install 3.13" % sys.version.split()[0])'
@@ -19,12 +19,19 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
+# The web server and, beside it, the worker of background tasks (big imports): both stop together.
 run: install
 	DEBUG=1 $(BIN)/clausier migrate --noinput
 	DEBUG=1 $(BIN)/clausier load_reference
 	DEBUG=1 $(BIN)/clausier demo --if-empty --verbosity 0
 	DEBUG=1 $(BIN)/clausier demo --logins
-	DEBUG=1 $(BIN)/clausier runserver $(HOST):$(PORT)
+	@DEBUG=1 $(BIN)/clausier db_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	DEBUG=1 $(BIN)/clausier runserver $(HOST):$(PORT); status=$$?; kill $$worker 2>/dev/null; exit $$status
+
+# The worker alone (big imports are validated and committed by background tasks), reloaded on code changes.
+worker: install
+	DEBUG=1 $(BIN)/clausier db_worker
 
 # The whole suite: unit and HTTP tests, then the browser tests (system Chromium).
 test: test-unit test-browser

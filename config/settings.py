@@ -140,6 +140,8 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Imports of more data rows than this are validated and committed by a task (`clausier db_worker`).
+IMPORT_BACKGROUND_ROWS = int(os.environ.get("IMPORT_BACKGROUND_ROWS", "2000"))
 
 # Security: secure unless DEBUG (local development over plain HTTP).
 SECURE = not DEBUG

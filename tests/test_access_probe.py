@@ -106,6 +106,12 @@ def _import_run(w):  # imports area (issue 7)
     return import_run_for(w)
 
 
+def _background_import_run(w):  # imports area: a big file, verified and committed by a task
+    from tests.www.test_imports import background_run_for
+
+    return background_run_for(w)
+
+
 def _import_mapping(w):  # imports area (issue 7)
     from tests.www.test_imports import mapping_payload
 
@@ -262,6 +268,9 @@ REGISTRY = {
         lambda w: _import_run(w), STAFF, post=lambda w: {**_import_mapping(w), "save_as": "Sonde"}
     ),
     "www:import_commit": Case(lambda w: _import_run(w), STAFF, post=lambda w: {}),
+    # A big file: (re)verify it in the background (POST queues a task), the progress partial the page polls.
+    "www:import_verify": Case(lambda w: _background_import_run(w), STAFF, post=lambda w: {}),
+    "www:import_progress": Case(lambda w: _background_import_run(w), STAFF),
     "www:statement_template": Case(org("company"), STAFF),
     # --- Outcomes area (issue 4) ---
     # A contract's outcomes, staff only: correcting its end outcome, recording its 6-month one (ended 31/07/2024).

@@ -48,6 +48,22 @@ class ImportStatus(models.TextChoices):
     COMMITTED = "committed", "Importé"
 
 
+class ImportState(models.TextChoices):
+    """Where a big file stands in its background processing (`tasks.py`); blank for a file processed within
+    the request. queued → validating → ready (preview) → queued → committing → done, or refused / failed."""
+
+    QUEUED = "queued", "En attente de traitement"
+    VALIDATING = "validating", "Vérification en cours"
+    READY = "ready", "Prêt pour l'aperçu"
+    COMMITTING = "committing", "Enregistrement en cours"
+    DONE = "done", "Terminé"
+    REFUSED = "refused", "Refusé"
+    FAILED = "failed", "Échec"
+
+
+RUNNING_STATES = frozenset({ImportState.QUEUED, ImportState.VALIDATING, ImportState.COMMITTING})
+
+
 class ImportRun(TenantModel):
     """One uploaded file on its way through the pipeline; the file is kept until it is imported."""
 
@@ -64,6 +80,17 @@ class ImportRun(TenantModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     committed_at = models.DateTimeField("importé le", null=True, blank=True)
+    # Big files (more than IMPORT_BACKGROUND_ROWS data rows) are validated and committed by a task.
+    background = models.BooleanField("traité en arrière-plan", default=False)
+    row_count = models.PositiveIntegerField("lignes de données", default=0)
+    state = models.CharField("traitement", max_length=10, choices=ImportState.choices, blank=True, default="")
+    progress_step = models.CharField("étape en cours", max_length=10, blank=True, default="")
+    progress_done = models.PositiveIntegerField("avancement", default=0)
+    progress_total = models.PositiveIntegerField("total", default=0)
+    job = models.CharField("traitement en cours (jeton)", max_length=32, blank=True, editable=False)
+    task_id = models.CharField("identifiant de la tâche", max_length=64, blank=True, editable=False)
+    message = models.TextField("message", blank=True)  # French: why the processing was refused or failed
+    result = models.JSONField("résultat de la vérification", default=dict, blank=True)
 
     class Meta:
         verbose_name = "import"
@@ -72,3 +99,7 @@ class ImportRun(TenantModel):
 
     def __str__(self):
         return f"Import « {self.filename} » ({self.get_kind_display()})"
+
+    @property
+    def running(self) -> bool:
+        return self.state in RUNNING_STATES

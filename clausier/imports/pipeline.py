@@ -6,6 +6,10 @@
     validation.counts                                                  # {"create": …, "update": …, "unchanged": …}
     commit(validation, kind, facilitator=f, by=user)                   # all or nothing; raises Refused
 
+`validate` and `commit` take an optional `progress(step, done, total)` callback ("validate": data rows checked,
+"commit": rows written), called at 0, at a bounded rate (`Progress`), and at the total: big files run in a task
+(`tasks.py`) that shows it to the user.
+
 or in one call: `run(kind, source, filename=…, facilitator=…, by=…, dry_run=…)` → `Report`.
 
 A *kind* (`kinds/hours.py`, …) declares its fields (key, French label, header synonyms, required or not), turns
@@ -16,8 +20,11 @@ actions. Re-importing the same file finds every row unchanged and writes nothing
 from __future__ import annotations
 
 import datetime as dt
+import io
+import re
+import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -167,6 +174,72 @@ def get_kind(name: str) -> Kind:
         ) from exc
 
 
+# --- Progress ---------------------------------------------------------------------------------------------
+
+ProgressCallback = Callable[[str, int, int], None]  # (step, done, total)
+PROGRESS_SECONDS = 1.0  # at most one report a second (each may be a database write)
+PROGRESS_STEPS = 100  # and at most one per hundredth of the total
+
+
+class Progress:
+    """Report `(step, done, total)` to `callback` at 0, then at most every `seconds` and every total/`steps`
+    items, and at the total: however many rows, a bounded number of reports."""
+
+    def __init__(
+        self,
+        callback: ProgressCallback,
+        step: str,
+        total: int,
+        *,
+        seconds: float | None = None,
+        steps: int = PROGRESS_STEPS,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.callback, self.step, self.total = callback, step, total
+        self.seconds, self.clock = PROGRESS_SECONDS if seconds is None else seconds, clock
+        self.stride = max(1, total // max(1, steps))
+        self.reported = -1
+        self.next_check = 0
+        self.last_time = clock()
+        self.report(0)
+
+    def report(self, done: int) -> None:
+        self.reported = done
+        self.next_check = done + self.stride
+        self.last_time = self.clock()
+        self.callback(self.step, done, self.total)
+
+    def update(self, done: int) -> None:
+        if done >= self.next_check and done < self.total:
+            if self.clock() - self.last_time >= self.seconds:
+                self.report(done)
+            else:
+                self.next_check = done + self.stride
+
+    def finish(self) -> None:
+        if self.reported != self.total:
+            self.report(self.total)
+
+
+class _Tracked(list):
+    """A list whose iteration reports its progress: every kind walks `records.rows` once in `check_rows` and
+    the items once in `commit`, so progress needs nothing from the kinds (a second walk reports nothing new)."""
+
+    progress: Progress
+
+    def __iter__(self):
+        update = self.progress.update
+        for done, item in enumerate(list.__iter__(self)):
+            update(done)
+            yield item
+
+
+def _tracked(items: list, progress: Progress) -> _Tracked:
+    tracked = _Tracked(items)
+    tracked.progress = progress
+    return tracked
+
+
 # --- Steps --------------------------------------------------------------------------------------------------
 
 
@@ -219,26 +292,50 @@ def resolve_mapping(
 
 
 def validate(
-    records: Records, kind: Kind, mapping: dict[str, str], *, facilitator, options: dict | None = None
+    records: Records,
+    kind: Kind,
+    mapping: dict[str, str],
+    *,
+    facilitator,
+    options: dict | None = None,
+    progress: ProgressCallback | None = None,
 ) -> Validation:
     """Every problem of the file at once; the items to create, update or leave unchanged."""
     columns, problems = resolve_mapping(records, kind, mapping)
     validation = Validation(records=records, columns=columns, options=dict(options or {}))
     for message in problems:
         validation.add(None, None, message)
+    tracker = Progress(progress, "validate", len(records.rows)) if progress else None
     if not problems:
-        kind.check_rows(validation, facilitator=facilitator)
+        rows = records.rows
+        if tracker:
+            records.rows = _tracked(rows, tracker)
+        try:
+            kind.check_rows(validation, facilitator=facilitator)
+        finally:
+            records.rows = rows
+    if tracker:
+        tracker.finish()
     return validation
 
 
-def commit(validation: Validation, kind: Kind, *, facilitator, by) -> dict[str, int]:
-    """Write the validated items, all or nothing; `Refused` (French messages) if the domain refuses."""
+def commit(
+    validation: Validation, kind: Kind, *, facilitator, by, progress: ProgressCallback | None = None
+) -> dict[str, int]:
+    """Write the validated items, all or nothing; `Refused` (French messages) if the domain refuses.
+
+    `progress` is first called (with 0) before the transaction opens; its later calls happen inside it."""
     if not validation.ok:
         raise Refused([str(p) for p in validation.problems] or ["Le fichier contient des erreurs."])
     changes = [item for item in validation.items if item.action != UNCHANGED]
+    tracker = Progress(progress, "commit", len(changes)) if progress else None
     if changes:
         with transaction.atomic():
-            kind.commit(changes, facilitator=facilitator, by=by)
+            kind.commit(_tracked(changes, tracker) if tracker else changes, facilitator=facilitator, by=by)
+            if tracker:
+                tracker.finish()
+    elif tracker:
+        tracker.finish()
     return validation.counts
 
 
@@ -312,6 +409,7 @@ def run(
     sheet: str | None = None,
     dry_run: bool = False,
     options: dict | None = None,
+    progress: ProgressCallback | None = None,
 ) -> tuple[Report, Validation | None]:
     report = Report(kind=kind_name, filename=filename, status="refused", dry_run=dry_run)
     try:
@@ -322,7 +420,9 @@ def run(
         return report, None
     report.rows, report.skipped = len(records.rows), len(records.skipped)
     report.mapping = suggest_mapping(records, kind, mapping)
-    validation = validate(records, kind, report.mapping, facilitator=facilitator, options=options)
+    validation = validate(
+        records, kind, report.mapping, facilitator=facilitator, options=options, progress=progress
+    )
     report.counts = validation.counts
     report.problems, report.problem_count = validation.problems, validation.problem_count
     report.notes = validation.notes
@@ -332,7 +432,7 @@ def run(
         report.status = "valid"
         return report, validation
     try:
-        report.counts = commit(validation, kind, facilitator=facilitator, by=by)
+        report.counts = commit(validation, kind, facilitator=facilitator, by=by, progress=progress)
     except Refused as refusal:
         report.messages = refusal.messages
         report.problem_count = len(refusal.messages)
@@ -343,24 +443,105 @@ def run(
 
 # --- The user's own file, with an "erreurs" column ----------------------------------------------------------
 
+ERRORS_LABEL = "erreurs"
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_NUMBER_RE = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
+# Spaces a Windows-1252 file cannot hold, in the messages added to such a file.
+_CP1252_SPACES = str.maketrans({"\u202f": "\u00a0", "\u2009": " ", "\u2007": " ", "\u200b": ""})
 
-def error_workbook(records: Records, problems: Iterable[Problem]) -> bytes:
-    """The sheet that was read, cell for cell (typed), with an added "erreurs" column next to the header."""
-    import io
 
-    import xlsxwriter
+@dataclass(frozen=True)
+class ErrorFile:
+    content: bytes
+    extension: str  # "csv" or "xlsx"
+    content_type: str
 
+
+def error_file(source: bytes, records: Records, problems: Iterable[Problem]) -> ErrorFile:
+    """The user's own file with an added "erreurs" column: a CSV comes back as a CSV (same encoding,
+    separator and line ends, every line where it was), a workbook (XLSX, XLS, ODS) and any other source as an
+    XLSX (`error_workbook`: same sheet name, every row where it was)."""
+    table = records.table
+    if table.format == "csv" and table.encoding and table.delimiter:
+        encoding = table.encoding
+        content_type = (
+            f"text/csv; charset={'utf-16' if encoding == 'utf-16' else encoding.removesuffix('-sig')}"
+        )
+        return ErrorFile(error_csv(source, records, problems), "csv", content_type)
+    return ErrorFile(error_workbook(records, problems), "xlsx", XLSX_CONTENT_TYPE)
+
+
+def _messages_by_row(problems: Iterable[Problem]) -> dict[int | None, list[str]]:
     by_row: dict[int | None, list[str]] = {}
     for problem in problems:
         text = problem.message
         if problem.column is not None:
             text = f"{problem.column.label} : {text}"
         by_row.setdefault(problem.row, []).append(text)
+    return by_row
+
+
+def _csv_cell(text: str) -> str:
+    """An original cell as it was, unless a spreadsheet would evaluate it (`=…`, `+…`, `@…`): then with an
+    apostrophe in front, as `clausier.utils.exports` does (a plain number such as `-3,5` is left alone)."""
+    from clausier.utils.exports import neutralise
+
+    return text if _NUMBER_RE.fullmatch(text) else neutralise(text)
+
+
+def error_csv(source: bytes, records: Records, problems: Iterable[Problem]) -> bytes:
+    """The CSV as it was read, line for line (blank lines and title lines included), with an "erreurs" field
+    on the header line and on every line with a problem; problems of the file as a whole on lines added at the
+    end. Written in the encoding and with the separator detected on reading."""
+    import csv
+
+    from .readers import _decode
+
+    table = records.table
+    text, _ = _decode(bytes(source))
+    lines = list(csv.reader(io.StringIO(text, newline=""), delimiter=table.delimiter))
+    by_row = _messages_by_row(problems)
+    error_col = max(
+        max((len(fields) for fields in lines), default=0),
+        max((c.index for c in records.header.columns), default=0) + 1,
+    )
+    terminator = "\r\n" if "\r\n" in text[:65536] or "\n" not in text[:65536] else "\n"
+    output = io.StringIO(newline="")
+    writer = csv.writer(output, delimiter=table.delimiter, lineterminator=terminator)
+    for number, fields in enumerate(lines, start=1):
+        cells = [_csv_cell(field) for field in fields]
+        if number == records.header.number:
+            added = ERRORS_LABEL
+        elif number in by_row:
+            added = " ; ".join(by_row[number])
+        else:
+            writer.writerow(cells)
+            continue
+        writer.writerow([*cells, *[""] * (error_col - len(cells)), _csv_cell(added)])
+    for message in by_row.get(None, []):
+        writer.writerow([*[""] * error_col, _csv_cell(f"Erreur générale : {message}")])
+    result = output.getvalue()
+    if table.encoding == "cp1252":
+        return result.translate(_CP1252_SPACES).encode("cp1252", errors="replace")
+    return result.encode(table.encoding)
+
+
+def error_workbook(records: Records, problems: Iterable[Problem]) -> bytes:
+    """The sheet that was read, cell for cell (typed), with an added "erreurs" column next to the header."""
+    import xlsxwriter
+    from xlsxwriter.exceptions import InvalidWorksheetName
+
+    by_row = _messages_by_row(problems)
     table = records.table
     error_col = max(table.width, max((c.index for c in records.header.columns), default=0) + 1)
     output = io.BytesIO()
     workbook = xlsxwriter.Workbook(output, {"in_memory": True, "strings_to_formulas": False})
-    sheet = workbook.add_worksheet((table.sheet or "Données")[:31])
+    name = table.sheet or "Données"
+    try:
+        sheet = workbook.add_worksheet(name)  # the user's sheet name, as it was
+    except InvalidWorksheetName:  # a name an ODS allows and Excel does not
+        name = "".join(" " if c in "[]:*?/\\" else c for c in name)[:31].strip(" '")
+        sheet = workbook.add_worksheet(name or "Données")
     date_format = workbook.add_format({"num_format": "dd/mm/yyyy"})
     datetime_format = workbook.add_format({"num_format": "dd/mm/yyyy hh:mm"})
     error_format = workbook.add_format({"font_color": "#C9191E", "text_wrap": True})
@@ -368,7 +549,7 @@ def error_workbook(records: Records, problems: Iterable[Problem]) -> bytes:
     for row in table.rows:
         _write_row(sheet, row, date_format, datetime_format)
         if row.number == records.header.number:
-            sheet.write_string(row.number - 1, error_col, "erreurs", header_format)
+            sheet.write_string(row.number - 1, error_col, ERRORS_LABEL, header_format)
         elif row.number in by_row:
             sheet.write_string(row.number - 1, error_col, " ; ".join(by_row[row.number]), error_format)
     sheet.set_column(error_col, error_col, 80)

@@ -1,8 +1,12 @@
 """Spreadsheet imports for the facilitator's staff: upload → column mapping → preview → commit (POST).
 
 The uploaded file is kept in an `ImportRun` between steps; every step reads it again (a few hundred ms for a
-large file). Files are processed synchronously, within the request, up to the size limit (IMPORT_MAX_BYTES).
+large file). Files up to IMPORT_BACKGROUND_ROWS data rows are validated and committed within the request; the
+bigger ones by a task (`clausier.imports.tasks`), whose progress the preview page polls (htmx, every 2 s, the
+`_progress.html` partial) until the preview or the report can be shown.
 """
+
+from dataclasses import dataclass
 
 from django import forms
 from django.contrib import messages
@@ -19,8 +23,15 @@ from clausier.audit.models import Action
 from clausier.employment.actions import Refused
 from clausier.imports.kinds import KINDS
 from clausier.imports.limits import ImportRefused, Limits, format_megabytes
-from clausier.imports.models import ImportRun, ImportStatus, MappingTemplate
-from clausier.imports.pipeline import commit, error_workbook, read, resolve_mapping, suggest_mapping, validate
+from clausier.imports.models import ImportRun, ImportState, ImportStatus, MappingTemplate
+from clausier.imports.pipeline import commit, error_file, read, resolve_mapping, suggest_mapping, validate
+from clausier.imports.tasks import (
+    in_background,
+    queue_commit,
+    queue_validation,
+    stalled,
+    stored_problems,
+)
 from clausier.imports.template import statement_template, template_filename
 from clausier.organizations.access import get_object_for_user_or_404
 from clausier.organizations.models import Organization
@@ -117,7 +128,7 @@ class ImportStartView(FacilitatorStaffRequiredMixin, View):
     template_name = "www/imports/start.html"
 
     def render(self, form, status=200):
-        runs = ImportRun.objects.visible_to(self.request.user).defer("content")[:10]
+        runs = ImportRun.objects.visible_to(self.request.user).defer("content", "result")[:10]
         return TemplateResponse(
             self.request,
             self.template_name,
@@ -152,9 +163,13 @@ class ImportStartView(FacilitatorStaffRequiredMixin, View):
             sheet=records.table.sheet or "",
             mapping=mapping,
             created_by=request.user,
+            background=in_background(len(records.rows)),
+            row_count=len(records.rows),
         )
         _, problems = resolve_mapping(records, kind, mapping)
         if not problems and (kind.is_template(records) or template is not None):
+            if run.background:
+                queue_validation(run)
             return redirect("www:import_preview", uuid=run.uuid)
         return redirect("www:import_mapping", uuid=run.uuid)
 
@@ -200,6 +215,9 @@ class ImportMappingView(FacilitatorStaffRequiredMixin, View):
 
     def post(self, request, uuid):
         self.setup_run(request, uuid)
+        if self.run.state == ImportState.COMMITTING:
+            messages.info(request, "Ce fichier est en cours d'enregistrement.")
+            return redirect("www:import_preview", uuid=self.run.uuid)
         form = self.form(request.POST)
         if not form.is_valid():
             return self.render(form)
@@ -220,6 +238,8 @@ class ImportMappingView(FacilitatorStaffRequiredMixin, View):
                 )
         if name:
             messages.success(request, f"Correspondance enregistrée sous le nom « {name} ».")
+        if self.run.background:
+            queue_validation(self.run)
         return redirect("www:import_preview", uuid=self.run.uuid)
 
 
@@ -238,7 +258,9 @@ class ImportPreviewView(FacilitatorStaffRequiredMixin, View):
             "notes": [],
             "kind_preview": {},
         }
-        if run.status == ImportStatus.UPLOADED:
+        if run.status == ImportStatus.UPLOADED and run.background:
+            context.update(_background_context(run))
+        elif run.status == ImportStatus.UPLOADED:
             kind, records = _records(run)
             validation = validate(records, kind, run.mapping, facilitator=run.facilitator, options=options)
             context.update(
@@ -255,6 +277,83 @@ class ImportPreviewView(FacilitatorStaffRequiredMixin, View):
         return TemplateResponse(request, self.template_name, context, status=422 if refusal else 200)
 
 
+@dataclass(frozen=True)
+class StoredValidation:
+    """The figures of a validation made by a task (`run.result`), as the preview template reads them."""
+
+    ok: bool
+    problem_count: int
+    duplicate_count: int
+
+
+def _background_context(run: ImportRun) -> dict:
+    """The preview of a big file: its progress while a task works on it, then the validation it stored."""
+    context = {"progress": _progress_context(run)}
+    result = run.result
+    if run.state != ImportState.READY or not result:
+        return context
+    kind = KINDS[run.kind]
+    problems = stored_problems(result)
+    options = result.get("options", {})
+    context.update(
+        validation=StoredValidation(result["ok"], result["problem_count"], result["duplicate_count"]),
+        counts=result["counts"],
+        problems=problems[:SHOWN_PROBLEMS],
+        more_problems=max(0, result["problem_count"] - SHOWN_PROBLEMS),
+        rows=result["rows"],
+        skipped=result["skipped"],
+        mapping=[(kind.field(key).label, label) for key, label in result["mapping"].items()],
+        notes=result["notes"],
+        create_duplicates=bool(options.get("create_duplicates")),
+        refusal=[run.message] if run.message else [],
+    )
+    return context
+
+
+def _progress_context(run: ImportRun) -> dict:
+    done, total = run.progress_done, run.progress_total
+    return {
+        "run": run,
+        "done": done,
+        "total": total,
+        "percent": min(100, done * 100 // total) if total else 0,
+        "writing": run.state == ImportState.COMMITTING and run.progress_step == "commit",
+        "stalled": stalled(run),
+        "messages": run.message.splitlines(),
+    }
+
+
+class ImportProgressView(FacilitatorStaffRequiredMixin, View):
+    """The progress partial the preview polls (htmx, every 2 s); once the task has finished, it asks htmx to
+    reload the page (`HX-Refresh`), which then shows the preview or the report."""
+
+    http_method_names = ["get"]
+    template_name = "www/imports/_progress.html"
+
+    def get(self, request, uuid):
+        run = _run(request, uuid)
+        response = TemplateResponse(request, self.template_name, {"progress": _progress_context(run)})
+        if not run.running:
+            response["HX-Refresh"] = "true"
+        return response
+
+
+class ImportVerifyView(FacilitatorStaffRequiredMixin, View):
+    """POST: (re)validate a big file in the background, with the preview's options; GET: back to the preview."""
+
+    def get(self, request, uuid):
+        return redirect("www:import_preview", uuid=_run(request, uuid).uuid)
+
+    def post(self, request, uuid):
+        run = _run(request, uuid)
+        if run.status != ImportStatus.UPLOADED:
+            messages.info(request, "Ce fichier a déjà été importé.")
+        elif run.background and not queue_validation(run, options=_options(request.POST)):
+            messages.info(request, "Ce fichier est en cours d'enregistrement.")
+        # (a small file is validated by the preview itself)
+        return redirect("www:import_preview", uuid=run.uuid)
+
+
 class ImportCommitView(FacilitatorStaffRequiredMixin, View):
     """POST: import the file; GET: back to its preview (after the access check)."""
 
@@ -265,6 +364,13 @@ class ImportCommitView(FacilitatorStaffRequiredMixin, View):
         run = _run(request, uuid)
         if run.status != ImportStatus.UPLOADED:
             messages.info(request, "Ce fichier a déjà été importé.")
+            return redirect("www:import_preview", uuid=run.uuid)
+        if run.background:
+            options = {**run.result.get("options", {}), **_options(request.POST)}
+            if run.state == ImportState.READY and queue_commit(run, by=request.user, options=options):
+                messages.info(
+                    request, "L'enregistrement est lancé : tout ou rien, il peut prendre quelques minutes."
+                )
             return redirect("www:import_preview", uuid=run.uuid)
         kind, records = _records(run)
         options = _options(request.POST)
@@ -291,17 +397,33 @@ class ImportCommitView(FacilitatorStaffRequiredMixin, View):
 
 
 class ImportErrorsView(FacilitatorStaffRequiredMixin, View):
+    """The user's own file with an added "erreurs" column: a CSV as a CSV (same encoding and separator), a
+    workbook as an XLSX (same sheet, rows in place). The file leaves the application: logged as an export."""
+
     http_method_names = ["get"]
 
     def get(self, request, uuid):
         run = _run(request, uuid)
         if run.status != ImportStatus.UPLOADED:
             raise Http404("Cet import est terminé.")
+        if run.background and run.state != ImportState.READY:
+            return redirect("www:import_preview", uuid=run.uuid)
         kind, records = _records(run)
-        validation = validate(records, kind, run.mapping, facilitator=run.facilitator)
-        response = HttpResponse(error_workbook(records, validation.problems), content_type=XLSX)
+        if run.background:  # a big file: the problems its task found, not a new validation in the request
+            problems, count = stored_problems(run.result), run.result.get("problem_count", 0)
+        else:
+            validation = validate(records, kind, run.mapping, facilitator=run.facilitator)
+            problems, count = validation.problems, validation.problem_count
+        errors = error_file(bytes(run.content), records, problems)
+        record(
+            action=Action.EXPORT,
+            obj=run,
+            by=request.user,
+            detail=f"fichier des erreurs ({errors.extension.upper()}, {count} problème(s))",
+        )
+        response = HttpResponse(errors.content, content_type=errors.content_type)
         stem = run.filename.rsplit(".", 1)[0][:80] or "fichier"
-        response["Content-Disposition"] = f'attachment; filename="{_ascii(stem)}-erreurs.xlsx"'
+        response["Content-Disposition"] = f'attachment; filename="{_ascii(stem)}-erreurs.{errors.extension}"'
         return response
 
 
