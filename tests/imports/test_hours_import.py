@@ -8,6 +8,8 @@ from decimal import Decimal
 import pytest
 import python_calamine
 from django.core.management import call_command
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from clausier.audit.models import AuditEntry
 from clausier.employment.models import HoursRecord, MonthlyStatement, StatementStatus
@@ -286,3 +288,42 @@ def test_cli_uses_a_saved_mapping(people, tmp_path, capsys):
         "import", "heures", str(path), "--facilitator", w.facilitator.slug, "--mapping", "Bâtiments Réunis"
     )
     assert HoursRecord.objects.get(contract=lefevre, month=MAY).hours == 10
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    database=None,
+)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=4, max_value=5),  # a data row…
+            st.integers(min_value=0, max_value=7),  # …and a column of it
+            st.one_of(
+                st.just(""), st.text(max_size=20), st.sampled_from(["-3", "250", "1e9", "31/02/2024", "=1+1"])
+            ),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_any_damaged_statement_is_committed_whole_or_refused_with_nothing_written(people, damage):
+    """Property: cells of a good statement replaced by anything — the import never raises, and either lands
+    whole or is refused with problems and no row, statement or audit entry written."""
+    w, lefevre, _ = people
+    lines = [list(line) for line in statement_lines(w.lot.number, w.lot.market.reference)]
+    for row, column, value in damage:
+        lines[row][column] = value.replace(";", ",").replace("\n", " ").replace("\r", " ")
+    before = (HoursRecord.objects.count(), MonthlyStatement.objects.count(), AuditEntry.objects.count())
+    report = import_csv(w, lines, encoding="utf-8")
+    if report.status == "refused":
+        assert report.problems
+        assert (
+            HoursRecord.objects.count(),
+            MonthlyStatement.objects.count(),
+            AuditEntry.objects.count(),
+        ) == before
+    else:
+        assert report.status == "committed"
