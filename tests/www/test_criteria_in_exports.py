@@ -24,6 +24,7 @@ from clausier.participants.models import AssessmentCriterion, Participant
 from clausier.participants.profiles import refresh_profiles
 from clausier.reference.models import EligibilityCriterion
 from tests.factories import OTHER_ROLES, ROLES, EligibilityAssessmentFactory, ref
+from tests.www.test_list_exports import content_of
 from tests.www.test_lists import LISTS
 
 pytestmark = pytest.mark.django_db
@@ -62,14 +63,6 @@ def leaks(text: str) -> list[str]:
         if normalized(label) in flat or re.search(rf"(?<![\w-]){re.escape(code)}(?![\w-])", flat):
             found.append(code)
     return found
-
-
-def content_of(response) -> bytes:
-    if response.streaming:
-        data = b"".join(response.streaming_content)
-        response.close()
-        return data
-    return response.content
 
 
 def xlsx_text(data: bytes) -> str:

@@ -4,8 +4,8 @@ nothing.
 Each form page is read as a browser would (its `<input>`, `<select>`, `<textarea>` names and option values),
 then posted with values drawn by Hypothesis: real option values, empty strings, French-looking numbers and
 dates, and arbitrary text (accents, quotes, control characters, very long strings). A 500 makes the test
-client raise; a refusal (the form shown again, 200) must leave every domain table and the audit log as they
-were; an acceptance redirects (302).
+client raise; a refusal (the form shown again, 200, or a 400 for characters no database can store) must leave
+every domain table and the audit log as they were; an acceptance redirects (302).
 """
 
 import re
@@ -111,8 +111,20 @@ def test_no_500_and_a_refusal_writes_nothing(url_name, target, world_a, facilita
     def post(data):
         before = snapshot()
         response = facilitator_admin_client.post(url, data)
-        assert response.status_code in (200, 302), (url, response.status_code, data)
-        if response.status_code == 200:
+        assert response.status_code in (200, 302, 400), (url, response.status_code, data)
+        if response.status_code != 302:
             assert snapshot() == before, (url, data)
 
     post()
+
+
+def test_a_nul_character_is_refused_before_any_work(world_a, facilitator_admin_client):
+    """PostgreSQL cannot store NUL: refused with a French 400 page, in forms and in list searches alike."""
+    before = snapshot()
+    response = facilitator_admin_client.post(
+        reverse("www:buyer_create"), {"name": "Ville\x00", "commune": "\x00"}
+    )
+    assert response.status_code == 400 and "Requête refusée" in response.content.decode()
+    assert snapshot() == before
+    assert facilitator_admin_client.get(reverse("www:participant_list"), {"q": "a\x00"}).status_code == 400
+    assert facilitator_admin_client.get(reverse("www:participant_list"), {"q": "Dupont"}).status_code == 200

@@ -296,9 +296,15 @@ def test_a_big_file_is_verified_then_imported_by_a_task(
     assert "import-done" in client.get(response["Location"]).content.decode()
 
 
-def test_the_queued_path_runs_in_the_database_worker(world_a, facilitator_member_client, big_files):
+def test_the_queued_path_runs_in_the_database_worker(
+    world_a, facilitator_member_client, big_files, monkeypatch
+):
     """The real backend (django_tasks_db): the request only queues; `db_worker --batch` does the work."""
     import signal
+
+    # Between tasks the worker drops connections that are not in autocommit: the test's own transaction,
+    # on PostgreSQL (a long-running worker needs that hygiene, a test inside one transaction must not).
+    monkeypatch.setattr("django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None)
 
     from django.core.management import call_command
     from django_tasks_db.models import DBTaskResult
