@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "clausier.rgpd",
     "clausier.accounts",
     "clausier.publicsite",
+    "clausier.matching",  # candidacies, job offers, proposals (issue 8)
+    "clausier.notifications",  # e-mail notifications (issue 8)
     "clausier.www",
 ]
 
@@ -68,6 +70,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "clausier.utils.http.RefuseNulCharactersMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
@@ -209,6 +212,10 @@ ACCOUNTS_TOTP_ENROL_SECONDS = 30 * 60
 ACCOUNTS_TOTP_ISSUER = os.environ.get("ACCOUNTS_TOTP_ISSUER", "Clausier")
 ACCOUNTS_RECOVERY_CODES = 10
 PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_RESET_TIMEOUT", str(2 * 3600)))  # the e-mailed link
+# Members and notifications (issue 8): an invitation link is valid this many days; e-mails sent outside a
+# request (`clausier notify-due`) build their links on SITE_URL (e.g. https://clausier.example.fr).
+INVITATION_DAYS = int(os.environ.get("INVITATION_DAYS", "7"))
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
 # ------------------------------------------------------------------------------------------------------------
 
 # Business parameters with platform-wide defaults (each facilitator may override its own).

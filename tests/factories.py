@@ -779,3 +779,86 @@ def build_world(label: str) -> World:
         lot=o["lot"], company=w.orgs["company"], participant__prescriber=w.orgs["prescriber"]
     )
     return w
+
+
+# --- Matching (issue 8): candidacies, job offers, proposals --------------------------------------------------
+
+
+def rome_job(code="F1703", label="Maçonnerie", domain_label="Construction, bâtiment et travaux publics"):
+    """A ROME job (and its domains) without importing the whole referential (`import_rome` does it for real)."""
+    from clausier.reference.models import RomeDomain, RomeJob
+
+    grand, _ = RomeDomain.objects.get_or_create(
+        code=code[0], defaults={"label": domain_label, "version": "test"}
+    )
+    domain, _ = RomeDomain.objects.get_or_create(
+        code=code[:3], defaults={"label": f"Domaine {code[:3]}", "parent": grand, "version": "test"}
+    )
+    return RomeJob.objects.get_or_create(
+        code=code, defaults={"label": label, "domain": domain, "version": "test"}
+    )[0]
+
+
+class CandidacyFactory(DjangoModelFactory):
+    """A candidacy proposed by a prescriber partner of the facilitator (`prescriber=` to choose it)."""
+
+    class Meta:
+        model = "matching.Candidacy"
+
+    facilitator = factory.SubFactory(FacilitatorFactory)
+    prescriber = factory.LazyAttribute(lambda o: partner(PrescriberFactory, o.facilitator))
+    first_name = factory.Faker("first_name", locale="fr_FR")
+    last_name = factory.Faker("last_name", locale="fr_FR")
+    birth_date = datetime.date(1988, 9, 12)
+    sex = Sex.MALE
+    email = factory.Sequence(lambda n: f"candidat{n}@exemple.fr")
+    phone = "06 12 34 56 78"
+    situation = "long_term_job_seeker"
+    qualification_level = Ref(QualificationLevel, "infra3")
+    available_from = datetime.date(2025, 1, 6)
+    informed_on = datetime.date(2024, 12, 1)
+
+    class Params:
+        validated = factory.Trait(
+            status="validated",
+            participant=factory.SubFactory(
+                ParticipantFactory,
+                facilitator=factory.SelfAttribute("..facilitator"),
+                first_name=factory.SelfAttribute("..first_name"),
+                last_name=factory.SelfAttribute("..last_name"),
+                birth_date=factory.SelfAttribute("..birth_date"),
+            ),
+        )
+
+
+class JobOfferFactory(DjangoModelFactory):
+    """An open offer of the company awarded `lot` (the award is created when missing)."""
+
+    class Meta:
+        model = "matching.JobOffer"
+
+    lot = factory.SubFactory(LotFactory)
+    facilitator = factory.SelfAttribute("lot.facilitator")
+    company = factory.LazyAttribute(lambda o: AwardFactory(lot=o.lot).company)
+    title = "Maçon ou maçonne"
+    rome_job = factory.LazyFunction(rome_job)
+    commune = factory.LazyFunction(lambda: CommuneFactory())
+    contract_type = Ref(ContractType, "cdd")
+    start_date = datetime.date(2025, 2, 3)
+    end_date = datetime.date(2025, 7, 31)
+    weekly_hours = Decimal("35")
+    positions = 1
+    status = "open"
+
+
+class ProposalFactory(DjangoModelFactory):
+    """A proposal sent to the company (`status="shortlisted", sent_at=None` for a shortlist not sent)."""
+
+    class Meta:
+        model = "matching.Proposal"
+
+    offer = factory.SubFactory(JobOfferFactory)
+    facilitator = factory.SelfAttribute("offer.facilitator")
+    participant = factory.SubFactory(ParticipantFactory, facilitator=factory.SelfAttribute("..facilitator"))
+    status = "sent"
+    sent_at = factory.LazyFunction(lambda: datetime.datetime(2025, 1, 10, 9, 0, tzinfo=datetime.UTC))

@@ -48,6 +48,7 @@ PUBLIC_URL_NAMES |= {
     "public:partner_logo",
     "public:opendata_communes",  # the open data file (CSV), statistical secret applied
 }
+PUBLIC_URL_NAMES |= {"accounts:invitation_accept"}  # --- Members area (issue 8) --- an invitation link
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,33 @@ def public_partner(w):  # public site area (issue 5): a partner shown on A's pub
     from clausier.publicsite.models import Partner
 
     return Partner.objects.get_or_create(facilitator=w.facilitator, name="Partenaire de la sonde")[0]
+
+
+ORGANIZATION_ADMIN = frozenset({"facilitator_admin"})
+
+
+def _member_key(w):  # members area (issue 8): the signed key of A's facilitator member
+    from clausier.organizations.access import membership_key
+
+    return {"member": membership_key(w.users["facilitator_member"].memberships.get())}
+
+
+def _invitation(w):  # members area (issue 8): a pending invitation of A's facilitator
+    from tests.accounts.test_invitations import pending_invitation
+
+    return pending_invitation(w.facilitator, by=w.users["facilitator_admin"])
+
+
+def _suggestion(w):  # spaces area (issue 8): A's structure proposed to A's company for its lot
+    from tests.www.test_directory import suggestion_for
+
+    return suggestion_for(w)
+
+
+def _matching(name):  # matching area (issue 8): A's candidacy, offer, proposal (tests/matching/helpers.py)
+    from tests.matching import helpers
+
+    return getattr(helpers, name)
 
 
 REGISTRY = {
@@ -308,6 +336,85 @@ REGISTRY = {
     ),
     "publicsite:partner_delete": Case(
         public_partner, STAFF, post=lambda w: {"confirm": "on"}, writer="facilitator_admin"
+    ),
+    # --- Spaces area (issue 8) --- the directory of structures: A's staff and A's companies (partners of A);
+    # proposing a structure: the staff; following a proposal up: the company it was made to, and the staff.
+    "www:directory_structure": Case(org("structure"), STAFF | {"company", "other_company"}),
+    "www:directory_propose": Case(
+        org("structure"),
+        STAFF,
+        post=lambda w: {"award": str(w.objects["award"].uuid), "modality": "provision", "note": "Sonde"},
+    ),
+    "www:suggestion_status": Case(_suggestion, STAFF | {"company"}, post=lambda w: {"suite": "contacted"}),
+    # --- Members area (issue 8) --- the organization's administrators only (in the worlds: A's facilitator admin;
+    # the partners' admins are probed in tests/www/test_members.py). A's member is made admin, deactivated.
+    "www:member_role": Case(
+        None,
+        ORGANIZATION_ADMIN,
+        kwargs=_member_key,
+        post=lambda w: {"role": "admin"},
+        writer="facilitator_admin",
+    ),
+    "www:member_deactivate": Case(
+        None, ORGANIZATION_ADMIN, kwargs=_member_key, post=lambda w: {}, writer="facilitator_admin"
+    ),
+    "www:invitation_revoke": Case(
+        _invitation, ORGANIZATION_ADMIN, post=lambda w: {}, writer="facilitator_admin"
+    ),
+    # --- Matching area (issue 8) --- a prescriber proposes to its facilitators (both of A's prescribers are
+    # partners of A); the staff review. An offer of A's company on A's lot: the staff and that company. The
+    # pool and shortlists: the staff. A proposal sent to A's company: the company answers, the staff hire.
+    "www:candidacy_propose": Case(
+        org("facilitator"),
+        frozenset({"prescriber", "other_prescriber"}),
+        post=lambda w: _matching("candidacy_payload")(w),
+        writer="prescriber",
+    ),
+    "www:candidacy_detail": Case(lambda w: _matching("probe_candidacy")(w), STAFF | {"prescriber"}),
+    "www:candidacy_validate": Case(
+        lambda w: _matching("probe_candidacy")(w),
+        STAFF,
+        post=lambda w: {
+            "record": "nouvelle",
+            "assessed_on": "01/12/2024",
+            "crit_deld": "on",
+            "kind_deld": "caf",
+        },
+    ),
+    "www:candidacy_decline": Case(
+        lambda w: _matching("probe_candidacy")(w), STAFF, post=lambda w: {"reason": "Refus de la sonde"}
+    ),
+    "www:offer_create": Case(obj("lot"), STAFF | {"company"}, post=lambda w: _matching("offer_payload")(w)),
+    "www:offer_detail": Case(lambda w: _matching("probe_offer")(w), STAFF | {"company"}),
+    "www:offer_edit": Case(
+        lambda w: _matching("probe_offer")(w),
+        STAFF | {"company"},
+        post=lambda w: _matching("offer_payload")(w),
+    ),
+    "www:offer_transition": Case(
+        lambda w: _matching("probe_offer")(w), STAFF | {"company"}, post=lambda w: {"vers": "closed"}
+    ),
+    "www:offer_pool": Case(lambda w: _matching("probe_offer")(w), STAFF),
+    "www:offer_shortlist_add": Case(
+        lambda w: _matching("probe_offer")(w),
+        STAFF,
+        post=lambda w: {"participant": str(w.objects["participant"].uuid)},
+    ),
+    "www:offer_shortlist_send": Case(
+        lambda w: _matching("probe_proposal")(w, "shortlisted").offer, STAFF, post=lambda w: {}
+    ),
+    "www:proposal_detail": Case(lambda w: _matching("probe_proposal")(w), STAFF | {"company"}),
+    "www:proposal_answer": Case(
+        lambda w: _matching("probe_proposal")(w),
+        frozenset({"company"}),
+        post=lambda w: {"decision": "accept"},
+        writer="company",
+    ),
+    "www:proposal_withdraw": Case(lambda w: _matching("probe_proposal")(w), STAFF, post=lambda w: {}),
+    "www:proposal_hire": Case(
+        lambda w: _matching("probe_proposal")(w, "accepted"),
+        STAFF,
+        post=lambda w: {"contract_type": "cdd", "start_date": "03/03/2025", "end_date": "29/08/2025"},
     ),
 }
 
@@ -514,6 +621,7 @@ STAFF_ONLY_WITHOUT_IDENTIFIER |= {  # --- Reporting area (issue 5): the territor
     "www:bilan_territory_xlsx",
 }
 STAFF_ONLY_WITHOUT_IDENTIFIER |= {"www:import_start"}  # --- Imports area (issue 7) ---
+STAFF_ONLY_WITHOUT_IDENTIFIER |= {"www:matching_pool"}  # --- Matching area (issue 8) --- the candidate pool
 STAFF_ONLY_WITHOUT_IDENTIFIER |= {  # --- Public site area (issue 5) --- members read, administrators write
     "publicsite:index",
     "publicsite:texts",
@@ -522,7 +630,20 @@ STAFF_ONLY_WITHOUT_IDENTIFIER |= {  # --- Public site area (issue 5) --- members
 }
 # Pages for the facilitator's administrators only: its other members get a 404 too (as on the erasure page).
 ADMIN_ONLY_WITHOUT_IDENTIFIER = {"www:audit_list"}  # --- Audit log area ---
+# --- Members area (issue 8) --- any organization's administrators; in the worlds only A's and B's facilitator
+# admins are administrators (the partners' admins: tests/www/test_members.py).
+ADMIN_ONLY_WITHOUT_IDENTIFIER |= {"www:member_list", "www:member_invite"}
 POST_ONLY = {"www:switch_organization", "logout"}
+# --- Spaces area (issue 8) --- pages for some kinds of organization only (the roles of the worlds, "other_"
+# ones included); everyone else gets a 404.
+EMPLOYER_ROLES = frozenset({"company", "structure"})
+KINDS_ONLY_WITHOUT_IDENTIFIER = {
+    "www:my_hours": EMPLOYER_ROLES,
+    "www:my_statement_template": EMPLOYER_ROLES,
+    "www:my_statement_upload": EMPLOYER_ROLES,
+    "www:my_people": EMPLOYER_ROLES,
+    "www:directory": STAFF | {"company"},
+}
 
 
 def plain_routes():
@@ -537,7 +658,9 @@ def test_pages_without_identifier_answer_every_role(name, worlds, client_for):
         for role in ALL_ROLES:
             status = client_for(world.users[role]).get(url).status_code
             admin_only = name in ADMIN_ONLY_WITHOUT_IDENTIFIER and role != "facilitator_admin"
-            if admin_only or (name in STAFF_ONLY_WITHOUT_IDENTIFIER and role not in STAFF):
+            kinds_only = KINDS_ONLY_WITHOUT_IDENTIFIER.get(name)
+            other_kind = kinds_only is not None and role.removeprefix("other_") not in kinds_only
+            if admin_only or other_kind or (name in STAFF_ONLY_WITHOUT_IDENTIFIER and role not in STAFF):
                 assert status == 404, f"{world.label}.{role} GET {url} → {status}"
             else:
                 assert status in (200, 302), f"{world.label}.{role} GET {url} → {status}"
@@ -545,6 +668,7 @@ def test_pages_without_identifier_answer_every_role(name, worlds, client_for):
 
 def test_staff_only_pages_exist():
     assert {r.name for r in APP_ROUTES} >= STAFF_ONLY_WITHOUT_IDENTIFIER | ADMIN_ONLY_WITHOUT_IDENTIFIER
+    assert {r.name for r in APP_ROUTES} >= set(KINDS_ONLY_WITHOUT_IDENTIFIER)
 
 
 def test_switching_to_an_organization_of_another_facilitator_is_404(worlds, client_for):

@@ -2,11 +2,16 @@
 
 Login attempts and lockouts are a dedicated, append-only log (the audit log is for domain data):
 they say who tried to log in, from where, and when an account or an address was locked.
+Invitations to join an organization are here too (the link is an account credential, like a reset link).
 """
+
+import uuid
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from clausier.organizations.models import Role
 
 
 class LoginOutcome(models.TextChoices):
@@ -116,3 +121,87 @@ class RecoveryCode(models.Model):
 
     def __str__(self):
         return f"Code de secours de {self.user}{' (utilisé)' if self.used_at else ''}"
+
+
+class InvitationQuerySet(models.QuerySet):
+    def open(self):
+        """Neither accepted nor revoked (possibly expired)."""
+        return self.filter(accepted_at__isnull=True, revoked_at__isnull=True)
+
+    def pending(self, now=None):
+        """Open and not expired: the link still works."""
+        return self.open().filter(expires_at__gt=now or timezone.now())
+
+
+class Invitation(models.Model):
+    """An invitation to join an organization with a role, sent by e-mail (`clausier.accounts.invitations`).
+
+    The link carries a random token used once; only its SHA-256 is stored. It expires after
+    `INVITATION_DAYS` days. At most one open invitation per organization and address: inviting again
+    revokes the previous one.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "En attente"
+        EXPIRED = "expired", "Expirée"
+        ACCEPTED = "accepted", "Acceptée"
+        REVOKED = "revoked", "Révoquée"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(
+        "organizations.Organization",
+        verbose_name="organisation",
+        on_delete=models.CASCADE,
+        related_name="invitations",
+    )
+    email = models.EmailField("adresse e-mail")
+    role = models.CharField("rôle", max_length=10, choices=Role.choices, default=Role.MEMBER)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="invitée par",
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    token_hash = models.CharField("empreinte du jeton", max_length=64, unique=True)
+    created_at = models.DateTimeField("envoyée le", default=timezone.now)
+    expires_at = models.DateTimeField("expire le")
+    accepted_at = models.DateTimeField("acceptée le", null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="acceptée par",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    revoked_at = models.DateTimeField("révoquée le", null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "invitation"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "email"],
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="invitation_one_open_per_address",
+            )
+        ]
+
+    def __str__(self):
+        return f"Invitation de {self.email} ({self.get_role_display()})"
+
+    def status(self, now=None) -> str:
+        if self.accepted_at:
+            return self.Status.ACCEPTED
+        if self.revoked_at:
+            return self.Status.REVOKED
+        if self.expires_at <= (now or timezone.now()):
+            return self.Status.EXPIRED
+        return self.Status.PENDING
+
+    @property
+    def status_label(self) -> str:
+        return self.Status(self.status()).label

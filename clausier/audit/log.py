@@ -32,10 +32,19 @@ def diff(before: dict, after: dict) -> dict:
 
 
 def record(
-    *, action: str, obj: models.Model, by=None, changes: dict | None = None, detail: str = ""
+    *,
+    action: str,
+    obj: models.Model,
+    by=None,
+    changes: dict | None = None,
+    detail: str = "",
+    facilitator=None,
 ) -> AuditEntry:
-    """Write one audit entry for `obj`. Call it inside the action's transaction."""
-    facilitator_id = getattr(obj, "facilitator_id", None)
+    """Write one audit entry for `obj`. Call it inside the action's transaction.
+
+    `facilitator`: whose log the entry goes to, when neither `obj` nor the author's organization tells (a
+    company downloading the statement template of one of its facilitators)."""
+    facilitator_id = getattr(obj, "facilitator_id", None) or getattr(facilitator, "pk", None)
     organization = getattr(by, "current_organization", None) if by is not None else None
     if action == Action.CREATE and changes is None:
         changes = {key: [None, value] for key, value in snapshot(obj).items()}

@@ -17,6 +17,7 @@ from clausier.employment.models import (
     StatementStatus,
     StatementTransition,
 )
+from clausier.notifications.events import statement_returned
 from clausier.organizations.access import current_organization, is_facilitator_admin
 from clausier.organizations.models import OrganizationKind
 from clausier.participants.profiles import refresh_profile
@@ -98,18 +99,43 @@ def _lock_statement(*, facilitator, employer, month) -> MonthlyStatement:
     return MonthlyStatement.objects.select_for_update().get(pk=statement.pk)
 
 
+# An employer (company or insertion structure) declares the hours of its own contracts, in a statement it has
+# not sent yet (draft) or that was returned to it; once sent, only the facilitator's staff change it.
+EMPLOYER_EDITABLE = (StatementStatus.DRAFT, StatementStatus.RETURNED)
+NOT_YOUR_CONTRACT = (
+    "Vous ne pouvez déclarer que les heures des contrats dont votre organisation est l'employeur."
+)
+
+
+def submitted_message(month: datetime.date) -> str:
+    return (
+        f"Le relevé de {month:%m/%Y} est transmis au facilitateur : il ne se modifie plus, sauf s'il vous est "
+        "renvoyé pour correction."
+    )
+
+
+def _declaring_employer(by):
+    """The employer declaring its own hours (`by` acts for a company or a structure), or None for the staff."""
+    org = current_organization(by)
+    return org if org is not None and org.kind != OrganizationKind.FACILITATOR else None
+
+
 def declare_month(*, facilitator, month: datetime.date, entries: list[MonthEntry], by) -> list[HoursRecord]:
     """Record the hours of several contracts for one month, all or nothing.
 
     Creates or updates one record per contract and month, counts them with the facilitator's rules
-    (the rule applied is stored on the record), and refuses with every problem at once.
+    (the rule applied is stored on the record), and refuses with every problem at once. An employer (`by`
+    acting for a company or a structure) only declares its own contracts, in a draft or returned statement.
     """
     month = month_start(month)
     maximum = max_monthly_hours(facilitator)
+    employer = _declaring_employer(by)
     problems, parsed = [], []
     for entry in entries:
         if entry.contract.facilitator_id != facilitator.pk:
             raise Refused("Ce contrat n'appartient pas à ce facilitateur.")
+        if employer is not None and entry.contract.employer_id != employer.pk:
+            raise Refused(NOT_YOUR_CONTRACT)
         entry_problems, hours, training = check_entry(entry, month, maximum)
         problems += entry_problems
         parsed.append((entry.contract, hours, training))
@@ -127,6 +153,8 @@ def declare_month(*, facilitator, month: datetime.date, entries: list[MonthEntry
                         f"Le relevé de {month:%m/%Y} de {contract.employer} est validé : "
                         "renvoyez-le en correction avant de modifier ses heures."
                     )
+                if employer is not None and statement.status not in EMPLOYER_EDITABLE:
+                    raise Refused(submitted_message(month))
                 statements[contract.employer_id] = statement
         existing = {
             r.contract_id: r
@@ -292,8 +320,10 @@ def change_statement_status(
         before = locked.status
         locked.status = to
         locked.save(update_fields=["status", "updated_at"])
-        StatementTransition.objects.create(
+        transition = StatementTransition.objects.create(
             statement=locked, from_status=before, to_status=to, by=by, comment=comment
         )
         record(action=Action.TRANSITION, obj=locked, by=by, changes={"status": [before, to]}, detail=comment)
+        if to == StatementStatus.RETURNED:  # the employer's members are e-mailed once this commits (issue 8)
+            transaction.on_commit(lambda: statement_returned(transition=transition))
     return locked

@@ -7,7 +7,7 @@ statement for the month is missing, still a draft, or returned for correction.
 import calendar
 import datetime
 
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 
 from clausier.employment.models import Contract, MonthlyStatement, StatementStatus
 from clausier.organizations.models import Organization
@@ -56,3 +56,17 @@ def statements_to_chase(facilitator, month: datetime.date):
         .filter(Q(statement_status__isnull=True) | Q(statement_status__in=TO_CHASE))
         .order_by("name", "pk")
     )
+
+
+def with_eligibility_validated(contracts):
+    """`eligibility_validated` on each contract: whether the facilitator validated the person's eligibility for
+    the contract's start (an assessment valid that day). A yes or no, never the criteria (domain.md §8): what an
+    employer is shown as « validée » / « à valider »."""
+    from clausier.participants.models import EligibilityAssessment
+
+    valid = EligibilityAssessment.objects.filter(
+        participant_id=OuterRef("participant_id"),
+        assessed_on__lte=OuterRef("start_date"),
+        valid_until__gte=OuterRef("start_date"),
+    )
+    return contracts.annotate(eligibility_validated=Exists(valid))

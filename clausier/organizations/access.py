@@ -8,7 +8,10 @@ The user's *current organization* (set by `CurrentOrganizationMiddleware`) decid
 - a buyer sees its operations, markets, lots and clauses: aggregates, never people;
 - a company sees the lots it was awarded, and the contracts and people working on its obligations;
 - an insertion structure sees the contracts it employs and their people;
-- a prescriber sees the participants it referred.
+- a prescriber sees the participants it referred, and the candidacies it proposed (matching);
+- a company sees its job offers and the proposals of candidates sent to it (matching);
+- the directory of insertion structures (`directory_structures_visible_to`) is for facilitator staff and
+  companies, and a company sees the structures its facilitator proposed to it.
 
 Anything not listed is invisible (an empty queryset), so a new model is private by default.
 Eligibility assessments and outcomes are visible to facilitator staff only; the audit log
@@ -19,7 +22,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from clausier.organizations.models import Membership, Organization, OrganizationKind
+from clausier.organizations.models import Membership, Organization, OrganizationKind, Partnership
 
 K = OrganizationKind
 
@@ -80,11 +83,22 @@ def _partner_rules(model_label: str, org: Organization) -> Q | None:
         return Q(contract_id__in=contracts().values("pk"))
     if model_label == "employment.monthlystatement" and kind in (K.COMPANY, K.INSERTION_STRUCTURE):
         return Q(employer=org)  # an employer sees its own monthly statements
+    if model_label == "organizations.structuresuggestion":
+        # Structures the facilitator proposed to a company: the company follows them up.
+        return {K.COMPANY: lambda: Q(company=org)}.get(kind, lambda: None)()
     if model_label == "participants.participant":
         if kind in (K.COMPANY, K.INSERTION_STRUCTURE):
             return Q(pk__in=contracts().values("participant_id"))
         if kind == K.PRESCRIBER:
             return Q(prescriber=org)
+    # Matching (issue 8): a prescriber sees the candidacies it proposed; a company its job offers and the
+    # proposals sent to it (a shortlist not sent yet stays with the facilitator).
+    if model_label == "matching.candidacy" and kind == K.PRESCRIBER:
+        return Q(prescriber=org)
+    if model_label == "matching.joboffer" and kind == K.COMPANY:
+        return Q(company=org)
+    if model_label == "matching.proposal" and kind == K.COMPANY:
+        return Q(offer__company=org, sent_at__isnull=False)
     return None
 
 
@@ -110,6 +124,26 @@ def organizations_visible_to(user, queryset: QuerySet | None = None) -> QuerySet
     if org.kind == K.FACILITATOR:
         return queryset.filter(Q(pk=org.pk) | Q(partnerships__facilitator=org)).distinct()
     return queryset.filter(Q(pk=org.pk) | Q(partner_links__partner=org)).distinct()
+
+
+def directory_structures_visible_to(user, queryset: QuerySet | None = None) -> QuerySet:
+    """The directory of insertion structures (business details: contact, activity, commune, no people).
+
+    Facilitator staff see their facilitator's active structures; a company sees those of every facilitator it
+    works with (to find a partner for a mise à disposition or subcontracting); nobody else sees the directory.
+    """
+    queryset = Organization.objects.all() if queryset is None else queryset
+    queryset = queryset.filter(kind=K.INSERTION_STRUCTURE, is_active=True)
+    org = current_organization(user)
+    if org is None or org.kind not in (K.FACILITATOR, K.COMPANY):
+        return queryset.none()
+    if org.kind == K.FACILITATOR:
+        facilitators = [org.pk]
+    else:
+        facilitators = Partnership.objects.filter(partner=org).values("facilitator_id")
+    return queryset.filter(
+        pk__in=Partnership.objects.filter(facilitator__in=facilitators).values("partner_id")
+    )
 
 
 def get_object_for_user_or_404(queryset_or_model, user, **lookup):
@@ -146,3 +180,59 @@ def memberships_of(user):
         .select_related("organization")
         .order_by("organization__name")
     )
+
+
+# --- Members of the current organization (issue 8) -----------------------------------------------------------
+# Any organization's administrators (facilitator, buyer, company, structure, prescriber) manage its members and
+# invitations; anyone else reaches none of them (404). Memberships appear in URLs as a signed key, never as
+# a bare id (`membership_key`).
+
+MEMBERSHIP_KEY_SALT = "clausier.organizations.membership"
+
+
+def is_organization_admin(user) -> bool:
+    """An administrator of the organization `user` currently acts for, whatever its kind."""
+    membership = getattr(user, "current_membership", None)
+    return current_organization(user) is not None and membership is not None and membership.is_admin
+
+
+def members_visible_to(user) -> QuerySet:
+    """The memberships (active or not) of the current organization, for its administrators only."""
+    if not is_organization_admin(user):
+        return Membership.objects.none()
+    return Membership.objects.filter(organization=current_organization(user))
+
+
+def invitations_visible_to(user) -> QuerySet:
+    """The invitations of the current organization, for its administrators only."""
+    from clausier.accounts.models import Invitation
+
+    if not is_organization_admin(user):
+        return Invitation.objects.none()
+    return Invitation.objects.filter(organization=current_organization(user))
+
+
+def membership_key(membership) -> str:
+    from django.core.signing import Signer
+
+    return Signer(salt=MEMBERSHIP_KEY_SALT).sign(str(membership.pk))
+
+
+def get_membership_for_user_or_404(user, key: str):
+    """The membership of the current organization designated by `key`, for its administrators, or 404."""
+    from django.core.signing import BadSignature, Signer
+
+    try:
+        pk = int(Signer(salt=MEMBERSHIP_KEY_SALT).unsign(key))
+        return members_visible_to(user).select_related("user", "organization").get(pk=pk)
+    except (BadSignature, ValueError, Membership.DoesNotExist) as exc:
+        raise Http404("Aucun membre ne correspond à votre demande.") from exc
+
+
+def get_invitation_for_user_or_404(user, uuid):
+    from clausier.accounts.models import Invitation
+
+    try:
+        return invitations_visible_to(user).select_related("organization").get(uuid=uuid)
+    except (Invitation.DoesNotExist, ValueError, ValidationError) as exc:
+        raise Http404("Aucune invitation ne correspond à votre demande.") from exc

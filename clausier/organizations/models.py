@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils.text import slugify
 
 from clausier.utils.locking import version_field
+from clausier.utils.models import TenantModel
 
 siret_validator = RegexValidator(r"^\d{14}$", "Le SIRET doit compter exactement 14 chiffres.")
 naf_validator = RegexValidator(
@@ -277,3 +278,64 @@ class FacilitatorSettings(models.Model):
 
     def __str__(self):
         return f"Paramètres de {self.facilitator}"
+
+
+# --- Structures proposed to companies (directory of insertion structures) ---------------------------------------
+
+
+class SuggestionModality(models.TextChoices):
+    """How the company would work with the structure (codes of the reference `Modality`)."""
+
+    PROVISION = "provision", "Mise à disposition"
+    SUBCONTRACTING = "subcontracting", "Sous-traitance"
+
+
+class SuggestionStatus(models.TextChoices):
+    PROPOSED = "proposed", "Proposé"
+    CONTACTED = "contacted", "Contacté"
+    RETAINED = "retained", "Retenu"
+    NOT_RETAINED = "not_retained", "Non retenu"
+
+
+class StructureSuggestion(TenantModel):
+    """The facilitator proposes an insertion structure to a company awarded a lot, for a mise à disposition or
+    subcontracting; the company says what came of it (contacted, retained, not retained). Each step audited."""
+
+    lot = models.ForeignKey(
+        "procurement.Lot", verbose_name="lot", on_delete=models.PROTECT, related_name="structure_suggestions"
+    )
+    company = models.ForeignKey(
+        Organization, verbose_name="entreprise", on_delete=models.PROTECT, related_name="received_suggestions"
+    )
+    structure = models.ForeignKey(
+        Organization,
+        verbose_name="structure d'insertion",
+        on_delete=models.PROTECT,
+        related_name="structure_suggestions",
+    )
+    modality = models.CharField("modalité", max_length=20, choices=SuggestionModality.choices)
+    note = models.TextField("message à l'entreprise", blank=True)
+    status = models.CharField(
+        "suite donnée", max_length=20, choices=SuggestionStatus.choices, default=SuggestionStatus.PROPOSED
+    )
+    proposed_by = models.ForeignKey(
+        "organizations.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status_changed_at = models.DateTimeField("suite donnée le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "structure proposée"
+        verbose_name_plural = "structures proposées"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lot", "company", "structure", "modality"], name="structure_suggestion_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["facilitator", "company"], name="suggestion_fac_company"),
+            models.Index(fields=["facilitator", "lot"], name="suggestion_fac_lot"),
+        ]
+
+    def __str__(self):
+        return f"{self.structure} proposée à {self.company} ({self.get_modality_display().lower()})"

@@ -7,14 +7,23 @@ administrators only (`ADMINS`).
 
 from django.urls import reverse
 
-from clausier.organizations.access import is_facilitator_admin
+from clausier.organizations.access import is_facilitator_admin, is_organization_admin
 from clausier.organizations.models import OrganizationKind as K
 
 ALL = frozenset(K.values)
 STAFF = {K.FACILITATOR}
 ADMINS = "facilitator_admins"  # the administrators of the current facilitator, not its other members
+ORGANIZATION_ADMINS = "organization_admins"  # the administrators of the current organization, any kind
 MENU = [
-    ("Tableau de bord", [("Tableau de bord", "www:dashboard", ALL)]),
+    (
+        "Tableau de bord",
+        [
+            ("Tableau de bord", "www:dashboard", {K.FACILITATOR, K.PRESCRIBER}),
+            # Issue 8: the dashboard is the partner's space (clausier.www.views.spaces)
+            ("Mes obligations", "www:dashboard", {K.COMPANY}),
+            ("Mon espace", "www:dashboard", {K.INSERTION_STRUCTURE, K.BUYER}),
+        ],
+    ),
     (
         "Marchés",
         [
@@ -30,6 +39,7 @@ MENU = [
             ("Entreprises", "www:company_list", STAFF),
             ("Structures d'insertion", "www:structure_list", STAFF),
             ("Prescripteurs", "www:prescriber_list", STAFF),
+            ("Annuaire des structures", "www:directory", {K.FACILITATOR, K.COMPANY}),  # issue 8
         ],
     ),
     (
@@ -41,12 +51,27 @@ MENU = [
                 {K.FACILITATOR, K.COMPANY, K.INSERTION_STRUCTURE, K.PRESCRIBER},
             ),
             ("Contrats", "www:contract_list", {K.FACILITATOR, K.COMPANY, K.INSERTION_STRUCTURE}),
+            ("Personnes en insertion", "www:my_people", {K.COMPANY, K.INSERTION_STRUCTURE}),  # issue 8
             ("Sorties à renseigner", "www:outcome_followup", STAFF),
+        ],
+    ),
+    (  # issue 8: candidacies, job offers, the candidate pool, proposals (clausier.www.views.matching)
+        "Recrutement",
+        [
+            ("Candidatures", "www:candidacy_list", {K.FACILITATOR, K.PRESCRIBER}),
+            ("Offres d'emploi", "www:offer_list", {K.FACILITATOR, K.COMPANY}),
+            ("Vivier de candidats", "www:matching_pool", STAFF),
+            ("Candidats proposés", "www:proposal_list", {K.FACILITATOR, K.COMPANY}),
         ],
     ),
     (
         "Relevés d'heures",
-        [("Relevés d'heures", "www:statement_list", {K.FACILITATOR, K.COMPANY, K.INSERTION_STRUCTURE})],
+        [
+            ("Relevés d'heures", "www:statement_list", {K.FACILITATOR, K.COMPANY, K.INSERTION_STRUCTURE}),
+            # Issue 8: an employer's own grid and the upload of its filled template
+            ("Saisir mes heures", "www:my_hours", {K.COMPANY, K.INSERTION_STRUCTURE}),
+            ("Déposer un relevé", "www:my_statement_upload", {K.COMPANY, K.INSERTION_STRUCTURE}),
+        ],
     ),
     ("Bilans", [("Bilans", "www:bilan_index", {K.FACILITATOR, K.BUYER})]),
     (
@@ -55,6 +80,7 @@ MENU = [
             ("Paramètres", "www:parameters", STAFF),
             ("Site public", "publicsite:index", STAFF),
             ("Journal d'audit", "www:audit_list", ADMINS),
+            ("Membres", "www:member_list", ORGANIZATION_ADMINS),  # issue 8: any kind of organization
         ],
     ),
 ]
@@ -69,6 +95,8 @@ def _item(request, label, url_name) -> dict:
 def _allowed(request, organization, audience) -> bool:
     if audience == ADMINS:
         return is_facilitator_admin(request.user)
+    if audience == ORGANIZATION_ADMINS:
+        return is_organization_admin(request.user)
     return organization.kind in audience
 
 

@@ -46,4 +46,7 @@ urlpatterns = [
     path("", include("clausier.www.urls_reporting")),  # bilans (issue 5)
     path("", include("clausier.www.urls_imports")),  # spreadsheet imports, statement template (issue 7)
     path("", include("clausier.www.urls_audit")),  # the audit log, for the facilitator's administrators
+    path("", include("clausier.www.urls_members")),  # members, invitations, « Mes notifications » (issue 8)
+    path("", include("clausier.www.urls_spaces")),  # partners' own pages, directory of structures (issue 8)
+    path("", include("clausier.www.urls_matching")),  # candidacies, job offers, pool, proposals (issue 8)
 ]

@@ -1,4 +1,4 @@
-"""The accounts area opens to anonymous visitors only what a login or a password reset needs."""
+"""The accounts area opens to anonymous visitors only what a login, a password reset or an invitation needs."""
 
 import pytest
 from django.urls import reverse
@@ -14,6 +14,7 @@ PUBLIC = {
     "accounts:password_reset_done",
     "accounts:password_reset_confirm",
     "accounts:password_reset_complete",
+    "accounts:invitation_accept",  # issue 8: the link of an invitation (create an account or log in)
 }
 
 

@@ -3,6 +3,10 @@
 A row names its contract either by its identifier (the hidden column of the statement template) or by the
 person (last name, birth date, optionally first name) and the lot (number, optionally the market reference).
 Rows are committed through `employment.actions.declare_month`, one call per month, in one transaction.
+
+An employer uploading its own statement (option `employer`: its id) declares only its contracts: a row naming
+another employer's contract is refused (its person is not looked up among the others' contracts, so the file
+tells nothing about them), and so are the months whose statement it has already sent (`EMPLOYER_EDITABLE`).
 """
 
 from __future__ import annotations
@@ -11,7 +15,13 @@ import uuid
 from collections import defaultdict
 from decimal import Decimal
 
-from clausier.employment.actions import MonthEntry, check_entry, declare_month, max_monthly_hours
+from clausier.employment.actions import (
+    EMPLOYER_EDITABLE,
+    MonthEntry,
+    check_entry,
+    declare_month,
+    max_monthly_hours,
+)
 from clausier.employment.models import Contract, HoursRecord, MonthlyStatement, StatementStatus
 from clausier.procurement.followup import month_start
 
@@ -20,6 +30,11 @@ from ..values import ValueProblem, is_blank, normalize_label, parse_date, parse_
 
 CONTRACT_LABEL = "Identifiant contrat (ne pas modifier)"
 ZERO = Decimal(0)
+EMPLOYER_OPTION = "employer"  # validation option: the id of the employer uploading its own statement
+OTHER_EMPLOYER = (
+    "ce contrat n'est pas l'un des vôtres : vous ne pouvez déclarer que les heures des personnes dont votre "
+    "organisation est l'employeur."
+)
 
 
 class HoursKind(Kind):
@@ -97,7 +112,8 @@ class HoursKind(Kind):
 
     def check_rows(self, validation: Validation, *, facilitator) -> None:
         columns = validation.columns
-        index = ContractIndex(facilitator)
+        employer_id = validation.options.get(EMPLOYER_OPTION)
+        index = ContractIndex(facilitator, employer_id=employer_id)
         maximum = max_monthly_hours(facilitator)
         get = {key: column.index for key, column in columns.items()}
         parsed = []
@@ -164,6 +180,15 @@ class HoursKind(Kind):
                 facilitator=facilitator, month__in=months, status=StatementStatus.VALIDATED
             ).values_list("employer_id", "month")
         )
+        sent = set()  # an employer's own statements it may no longer change (submitted)
+        if employer_id is not None:
+            sent = set(
+                MonthlyStatement.objects.filter(
+                    facilitator=facilitator, employer_id=employer_id, month__in=months
+                )
+                .exclude(status__in=EMPLOYER_EDITABLE)
+                .values_list("employer_id", "month")
+            )
         for number, contract, month, hours, training in parsed:
             before = existing.get((contract.pk, month))
             if before is None:
@@ -178,6 +203,13 @@ class HoursKind(Kind):
                     columns["hours"],
                     f"le relevé de {month:%m/%Y} de {contract.employer} est validé : "
                     "renvoyez-le en correction avant de modifier ses heures.",
+                )
+            elif action != UNCHANGED and (contract.employer_id, month) in sent:
+                validation.add(
+                    number,
+                    columns["hours"],
+                    f"le relevé de {month:%m/%Y} est déjà transmis au facilitateur : il ne se modifie plus, "
+                    "sauf s'il vous est renvoyé pour correction.",
                 )
             validation.items.append(Item(number, action, (month, MonthEntry(contract, hours, training))))
 
@@ -202,16 +234,22 @@ def _lot_key(value) -> str:
 
 
 class ContractIndex:
-    """The facilitator's contracts by identifier and by person, loaded once (one query)."""
+    """The facilitator's contracts by identifier and by person, loaded once (one query).
 
-    def __init__(self, facilitator):
+    With `employer_id` (an employer's own statement), people are looked up among its contracts only, and an
+    identifier of another employer's contract is refused."""
+
+    def __init__(self, facilitator, *, employer_id=None):
         contracts = Contract.objects.filter(facilitator=facilitator).select_related(
             "participant", "lot__market", "employer"
         )
+        self.employer_id = employer_id
         self.by_uuid = {}
         self.by_person = defaultdict(list)
         for contract in contracts:
             self.by_uuid[contract.uuid] = contract
+            if employer_id is not None and contract.employer_id != employer_id:
+                continue
             person = contract.participant
             self.by_person[(normalize_label(person.last_name), person.birth_date)].append(contract)
 
@@ -230,6 +268,9 @@ class ContractIndex:
                     f"contrat introuvable (identifiant « {str(value)[:40]} ») : "
                     "utilisez le modèle de relevé téléchargé depuis Clausier.",
                 )
+            elif self.employer_id is not None and contract.employer_id != self.employer_id:
+                validation.add(row.number, columns["contract"], OTHER_EMPLOYER)
+                return None
             return contract
         if not {"last_name", "birth_date", "lot"} <= set(columns):
             validation.add(row.number, columns.get("contract"), "l'identifiant du contrat est vide.")

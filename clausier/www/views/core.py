@@ -16,6 +16,7 @@ from clausier.www.mixins import DsfrFormMixin
 from clausier.www.navigation import menu_for
 from clausier.www.views.hours import dashboard_alerts
 from clausier.www.views.reporting import dashboard_figures
+from clausier.www.views.spaces import SPACES
 
 
 class LoginForm(DsfrFormMixin, AuthenticationForm):
@@ -38,7 +39,7 @@ class LoginForm(DsfrFormMixin, AuthenticationForm):
 
 class DashboardView(TemplateView):
     """The facilitator's figures and lots at risk under the filters (htmx: that block alone), the relances,
-    shortcuts."""
+    shortcuts; a partner's space for a company, an insertion structure or a buyer."""
 
     template_name = "www/dashboard.html"
     partial_template_name = "www/reporting/_dashboard_figures.html"
@@ -47,6 +48,13 @@ class DashboardView(TemplateView):
         return bool(
             self.request.htmx and not self.request.htmx.boosted and is_facilitator_staff(self.request.user)
         )
+
+    def get(self, request, *args, **kwargs):
+        # A company, an insertion structure or a buyer lands on its own space (`spaces.SPACES`).
+        space = SPACES.get(getattr(request.organization, "kind", None))
+        if space is not None:
+            return space.as_view()(request)
+        return super().get(request, *args, **kwargs)
 
     def get_template_names(self):
         return [self.partial_template_name] if self.is_partial() else [self.template_name]

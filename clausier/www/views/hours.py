@@ -73,6 +73,11 @@ def parse_month(value) -> datetime.date | None:
 # --- The grid -----------------------------------------------------------------------------------
 
 
+STAFF_LOCKED = frozenset({StatementStatus.VALIDATED})  # the staff change any statement but a validated one
+# An employer changes its own statement until it sends it, and again when it is returned (employment.actions).
+EMPLOYER_LOCKED = frozenset({StatementStatus.VALIDATED, StatementStatus.SUBMITTED})
+
+
 @dataclass
 class GridRow:
     contract: Contract
@@ -82,10 +87,11 @@ class GridRow:
     hours: str = ""
     training: str = ""
     errors: list = field(default_factory=list)
+    locked: frozenset = STAFF_LOCKED  # statement states whose rows are read-only
 
     @property
     def readonly(self) -> bool:
-        return self.statement is not None and self.statement.status == StatementStatus.VALIDATED
+        return self.statement is not None and self.statement.status in self.locked
 
     @property
     def key(self) -> str:
@@ -96,7 +102,7 @@ def _typed(value: Decimal | None) -> str:
     return "" if value is None else fr_number(value, decimals=None, grouping=False)
 
 
-def grid_rows(*, user, contracts, month: datetime.date) -> list[GridRow]:
+def grid_rows(*, user, contracts, month: datetime.date, locked=STAFF_LOCKED) -> list[GridRow]:
     """One row per contract of `contracts` running in `month`, with its record and statement (3 queries)."""
     contracts = list(
         contracts.filter(running_in(month))
@@ -118,7 +124,7 @@ def grid_rows(*, user, contracts, month: datetime.date) -> list[GridRow]:
     rows, index = [], 0
     for contract in contracts:
         record = records.get(contract.pk)
-        row = GridRow(contract, record, statements.get(contract.employer_id))
+        row = GridRow(contract, record, statements.get(contract.employer_id), locked=locked)
         if record is not None:
             row.hours, row.training = _typed(record.hours), _typed(record.training_hours)
         if not row.readonly:
@@ -127,14 +133,26 @@ def grid_rows(*, user, contracts, month: datetime.date) -> list[GridRow]:
     return rows
 
 
-class MonthlyGridView(FacilitatorStaffRequiredMixin, View):
-    """Base of the grids: a subject (lot or employer) and the contracts it covers."""
+class MonthlyGrid(View):
+    """Base of the grids: a subject (lot or employer) and the contracts it covers; the access check is the
+    subclass's (`MonthlyGridView`: the facilitator's staff; `spaces.EmployerGridView`: an employer's own)."""
 
     template_name = "www/hours/grid.html"
     partial_template_name = "www/hours/_grid.html"
     subject_label = ""
     show_lot = True
     show_employer = True
+    locked = STAFF_LOCKED
+    readonly_note = ""  # why some rows are read-only, when not "the statement is validated"
+
+    def max_hours(self, contract) -> Decimal:
+        return max_monthly_hours(self.request.organization)
+
+    def declare(self, month, entries) -> list:
+        """Save the month's entries, all or nothing (`Refused` otherwise)."""
+        return declare_month(
+            facilitator=self.request.organization, month=month, entries=entries, by=self.request.user
+        )
 
     def get_subject(self):
         raise NotImplementedError
@@ -159,7 +177,7 @@ class MonthlyGridView(FacilitatorStaffRequiredMixin, View):
     def get(self, request, *args, **kwargs):
         self.setup_subject()
         month = parse_month(request.GET.get(MONTH_PARAM)) or previous_month(today())
-        rows = grid_rows(user=request.user, contracts=self.contracts, month=month)
+        rows = grid_rows(user=request.user, contracts=self.contracts, month=month, locked=self.locked)
         return self.render(month, rows)
 
     def post(self, request, *args, **kwargs):
@@ -170,9 +188,7 @@ class MonthlyGridView(FacilitatorStaffRequiredMixin, View):
                 request, "Mois invalide : choisissez un mois au format AAAA-MM. Rien n'a été enregistré."
             )
             return redirect(request.path)
-        rows = grid_rows(user=request.user, contracts=self.contracts, month=month)
-        facilitator = request.organization
-        maximum = max_monthly_hours(facilitator)
+        rows = grid_rows(user=request.user, contracts=self.contracts, month=month, locked=self.locked)
         entries = []
         for row in rows:
             if row.readonly:
@@ -187,14 +203,14 @@ class MonthlyGridView(FacilitatorStaffRequiredMixin, View):
                     )
                 continue
             entry = MonthEntry(row.contract, hours, training or "0")
-            row.errors += check_entry(entry, month, maximum)[0]
+            row.errors += check_entry(entry, month, self.max_hours(row.contract))[0]
             entries.append(entry)
         problems = sum(len(row.errors) for row in rows)
         general = []
         saved = None
         if not problems and entries:
             try:
-                saved = declare_month(facilitator=facilitator, month=month, entries=entries, by=request.user)
+                saved = self.declare(month, entries)
             except Refused as refusal:
                 general = refusal.messages
         if problems or general:
@@ -206,7 +222,7 @@ class MonthlyGridView(FacilitatorStaffRequiredMixin, View):
             else f"Aucune heure à enregistrer pour {month_label(month)}."
         )
         if request.htmx:
-            rows = grid_rows(user=request.user, contracts=self.contracts, month=month)
+            rows = grid_rows(user=request.user, contracts=self.contracts, month=month, locked=self.locked)
             return self.render(month, rows, notice=notice)
         messages.success(request, notice)
         return redirect(f"{request.path}?{MONTH_PARAM}={month:%Y-%m}")
@@ -229,6 +245,7 @@ class MonthlyGridView(FacilitatorStaffRequiredMixin, View):
             "rows": rows,
             "has_editable": bool(editable),
             "readonly_count": len(rows) - len(editable),
+            "readonly_note": self.readonly_note,
             "general_errors": list(general),
             "refused": refused,
             "error_count": sum(len(row.errors) for row in rows) + len(general),
@@ -244,6 +261,10 @@ class MonthlyGridView(FacilitatorStaffRequiredMixin, View):
             else self.template_name
         )
         return TemplateResponse(self.request, template, context)
+
+
+class MonthlyGridView(FacilitatorStaffRequiredMixin, MonthlyGrid):
+    """The facilitator's staff grids (per lot, per employer)."""
 
 
 class LotGridView(MonthlyGridView):

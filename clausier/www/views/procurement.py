@@ -5,7 +5,8 @@ from django.urls import reverse
 
 from clausier.organizations.access import get_object_for_user_or_404
 from clausier.organizations.actions import create_buyer, update_buyer
-from clausier.organizations.models import Buyer, Partnership
+from clausier.organizations.models import Buyer, Partnership, StructureSuggestion
+from clausier.organizations.suggestions import FOLLOW_UP_CHOICES, suggestions_for
 from clausier.procurement import actions
 from clausier.procurement.models import Award, Clause, Lot, Market, Operation
 from clausier.utils.locking import OptimisticLockMixin
@@ -326,6 +327,11 @@ class LotDetailView(DetailView):
         )
         context["contracts"] = queries.contracts(user).filter(lot=lot).order_by("-start_date")
         context["follow"] = lot_followup(lot, user)  # hours area: follow-up block
+        # Issue 8: structures proposed to the lot's companies (the staff: all; a company: those made to it)
+        context["suggestions"] = list(
+            suggestions_for(StructureSuggestion.objects.visible_to(user).filter(lot=lot))[:100]
+        )
+        context["follow_ups_choices"] = FOLLOW_UP_CHOICES
         return context
 
 

@@ -5,7 +5,13 @@ from django.contrib import messages
 from django.shortcuts import redirect
 from django.views import View
 
-from clausier.employment.actions import FACILITATOR_ONLY, TRANSITIONS, Refused, change_statement_status
+from clausier.employment.actions import (
+    EMPLOYER_EDITABLE,
+    FACILITATOR_ONLY,
+    TRANSITIONS,
+    Refused,
+    change_statement_status,
+)
 from clausier.employment.models import HoursRecord, MonthlyStatement, StatementStatus
 from clausier.organizations.access import get_object_for_user_or_404, is_facilitator_staff
 from clausier.www.lists import Column, FilteredListView, ListFilterForm
@@ -109,6 +115,10 @@ class StatementDetailView(DetailView):
             for to in allowed_transitions(statement, self.request.user)
         ]
         context["employer_is_structure"] = statement.employer.kind == "insertion_structure"
+        # Issue 8: the employer fills in its own grid while the statement is a draft or returned to it.
+        context["employer_can_edit"] = (
+            not context["is_staff_view"] and StatementStatus(statement.status) in EMPLOYER_EDITABLE
+        )
         return context
 
 
