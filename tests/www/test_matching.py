@@ -33,6 +33,7 @@ from tests.factories import (
     EligibilityAssessmentFactory,
     JobOfferFactory,
     ParticipantFactory,
+    PartnershipFactory,
     PrescriberFactory,
     ProposalFactory,
     ref,
@@ -391,6 +392,21 @@ def test_a_prescriber_sees_only_its_own_candidacies(worlds, client_for):
         assert "MIENNE" not in html(client_for(a.users[role]).get(reverse("www:candidacy_list"))), role
     assert client_for(b.users["facilitator_member"]).get(url("candidacy_detail", mine)).status_code == 404
     assert state() == before
+
+
+def test_a_prescriber_is_offered_to_propose_to_its_own_facilitators_only(worlds, client_for):
+    a, b = worlds
+    propose_a = reverse("www:candidacy_propose", kwargs={"uuid": a.facilitator.uuid})
+    propose_b = reverse("www:candidacy_propose", kwargs={"uuid": b.facilitator.uuid})
+    listed = html(client_for(a.users["prescriber"]).get(reverse("www:candidacy_list")))
+    assert f'href="{propose_a}">Proposer un candidat</a>' in listed and propose_b not in listed
+    # A partner of both facilitators chooses which one (named).
+    PartnershipFactory(facilitator=b.facilitator, partner=a.orgs["prescriber"])
+    listed = html(client_for(a.users["prescriber"]).get(reverse("www:candidacy_list")))
+    assert f"Proposer un candidat à {escape(a.facilitator.name)}" in listed
+    assert f"Proposer un candidat à {escape(b.facilitator.name)}" in listed
+    staff_list = html(client_for(a.users["facilitator_member"]).get(reverse("www:candidacy_list")))
+    assert 'data-testid="propose"' not in staff_list
 
 
 def test_form_fields_posted_for_another_organization_are_ignored_or_refused(worlds, client_for):

@@ -103,7 +103,7 @@ def partner_facilitators(user):
     org = current_organization(user)
     if org is None or org.kind != K.PRESCRIBER:
         return Organization.objects.none()
-    return Organization.objects.filter(kind=K.FACILITATOR, partnerships__partner=org).order_by("name")
+    return Organization.objects.filter(kind=K.FACILITATOR, partner_links__partner=org).order_by("name")
 
 
 class CandidacyFilterForm(ListFilterForm):
