@@ -20,6 +20,7 @@ from clausier.employment.models import Contract
 from clausier.geo import geocoder as geocoding
 from clausier.geo.models import Qpv
 from clausier.geo.qpv import QpvStatus, millesime_on, qpv_at
+from clausier.matching.models import Candidacy, Proposal, ProposalStatus
 from clausier.organizations.access import current_organization
 from clausier.organizations.models import FacilitatorSettings, OrganizationKind
 from clausier.participants.models import (
@@ -614,7 +615,12 @@ def resolve_facilitator_qpv(
 
 
 def merge_participants(*, kept: Participant, duplicate: Participant, by) -> Participant:
-    """Merge `duplicate` into `kept`: its contracts, assessments and outcomes move to `kept`.
+    """Merge `duplicate` into `kept`: its contracts, assessments, outcomes, candidacies and proposals move to
+    `kept`.
+
+    One proposal per offer and person (`proposal_unique_per_offer`): when both records were proposed for the
+    same offer, the proposal furthest along is kept (`_PROPOSAL_PROGRESS`; the kept record's on a tie) and
+    the other is deleted with its transitions, written in the merge entry and in a "delete" entry of its own.
 
     The duplicate stays, pointing at `kept` (`merged_into`), so that indicators count the person once and
     the merge can be reviewed in the audit log.
@@ -641,10 +647,12 @@ def merge_participants(*, kept: Participant, duplicate: Participant, by) -> Part
             ("contracts", Contract),
             ("assessments", EligibilityAssessment),
             ("outcomes", Outcome),
+            ("candidacies", Candidacy),
         ):
             rows = model.objects.filter(participant=duplicate_row)
             moved[label] = [str(u) for u in rows.order_by("pk").values_list("uuid", flat=True)]
             rows.update(participant=kept_row)
+        moved["proposals"], dropped = _merge_proposals(kept_row, duplicate_row, by=by)
         # Records merged earlier into the duplicate now point at the kept record.
         earlier = Participant.objects.filter(merged_into=duplicate_row)
         moved["merged_records"] = [str(u) for u in earlier.order_by("pk").values_list("uuid", flat=True)]
@@ -656,24 +664,94 @@ def merge_participants(*, kept: Participant, duplicate: Participant, by) -> Part
         summary = ", ".join(
             f"{len(uuids)} {word}"
             for word, uuids in zip(
-                ("contrat(s)", "validation(s) d'éligibilité", "sortie(s)", "fiche(s) déjà fusionnée(s)"),
+                (
+                    "contrat(s)",
+                    "validation(s) d'éligibilité",
+                    "sortie(s)",
+                    "candidature(s)",
+                    "proposition(s)",
+                    "fiche(s) déjà fusionnée(s)",
+                ),
                 moved.values(),
                 strict=True,
             )
         )
+        summary += " déplacé(s)"
+        if dropped:
+            summary += (
+                f" ; {len(dropped)} proposition(s) en double sur la même offre supprimée(s), "
+                "la plus avancée conservée"
+            )
+        changes = {"merged": [None, str(duplicate_row.uuid)], **{k: [None, v] for k, v in moved.items()}}
+        if dropped:
+            changes["proposals_dropped"] = [None, dropped]
         record(
             action=Action.MERGE,
             obj=kept_row,
             by=by,
-            changes={"merged": [None, str(duplicate_row.uuid)], **{k: [None, v] for k, v in moved.items()}},
-            detail=f"fiche {duplicate_row.uuid} fusionnée dans celle-ci : {summary} déplacé(s)",
+            changes=changes,
+            detail=f"fiche {duplicate_row.uuid} fusionnée dans celle-ci : {summary}",
         )
         record(
             action=Action.MERGE,
             obj=duplicate_row,
             by=by,
             changes={"merged_into": [None, str(kept_row.uuid)]},
-            detail=f"fusionnée dans la fiche {kept_row.uuid} : {summary} déplacé(s)",
+            detail=f"fusionnée dans la fiche {kept_row.uuid} : {summary}",
         )
     duplicate.merged_into = kept_row
     return kept_row
+
+
+# Which of two proposals of one person for the same offer a merge keeps: the one furthest along. The company's
+# answer stands over a proposal still waiting (a refused person is not proposed again for the offer:
+# `matching.actions.shortlist`); a withdrawn proposal never wins.
+_PROPOSAL_PROGRESS = [
+    ProposalStatus.HIRED,
+    ProposalStatus.ACCEPTED,
+    ProposalStatus.REFUSED,
+    ProposalStatus.SENT,
+    ProposalStatus.SHORTLISTED,
+    ProposalStatus.WITHDRAWN,
+]
+
+
+def _merge_proposals(kept: Participant, duplicate: Participant, *, by) -> tuple[list[str], list[dict]]:
+    """Move the duplicate's proposals to `kept`; of two for the same offer, keep the one furthest along and
+    delete the other (with its transitions). Returns (uuids moved, proposals dropped as logged)."""
+    rows = list(
+        Proposal.objects.select_for_update().filter(participant_id__in=[kept.pk, duplicate.pk]).order_by("pk")
+    )
+    kept_by_offer = {p.offer_id: p for p in rows if p.participant_id == kept.pk}
+    moving, dropped = [], []
+    for proposal in (p for p in rows if p.participant_id == duplicate.pk):
+        other = kept_by_offer.get(proposal.offer_id)
+        if other is None:
+            moving.append(proposal)
+            continue
+        rank = _PROPOSAL_PROGRESS.index
+        winner, loser = (proposal, other) if rank(proposal.status) < rank(other.status) else (other, proposal)
+        if winner is proposal:
+            moving.append(proposal)
+        dropped.append(
+            {
+                "proposal": str(loser.uuid),
+                "offer": str(loser.offer.uuid),
+                "status": loser.status,
+                "kept": str(winner.uuid),
+                "kept_status": winner.status,
+            }
+        )
+        record(
+            action=Action.DELETE,
+            obj=loser,
+            by=by,
+            changes={"status": [loser.status, None]},
+            detail=(
+                f"proposition supprimée à la fusion des fiches : doublon de la proposition {winner.uuid} "
+                f"({winner.get_status_display().lower()}) sur la même offre"
+            ),
+        )
+        loser.delete()  # its transitions go with it (the audit log keeps them)
+    Proposal.objects.filter(pk__in=[p.pk for p in moving]).update(participant=kept)
+    return [str(p.uuid) for p in moving], dropped

@@ -1,7 +1,9 @@
 """Subject access export (RGPD art. 15): everything Clausier holds about one person, in one file.
 
 The file is a ZIP holding `donnees.json` (complete, machine-readable) and `donnees.html` (readable). The person
-is the kept record and the duplicates merged into it. Each export writes an "export" audit entry.
+is the kept record and the duplicates merged into it, with their candidacies (those linked to a record, and
+those not linked under the same identity: `anonymisation.candidacies_of`) and their proposals for job offers.
+Each export writes an "export" audit entry.
 """
 
 import datetime
@@ -19,8 +21,11 @@ from django.utils import timezone
 from clausier.audit.log import record
 from clausier.audit.models import Action, AuditEntry
 from clausier.employment.models import Contract, HoursRecord
+from clausier.matching.actions import CANDIDACY_FIELDS
+from clausier.matching.models import Proposal
 from clausier.participants.actions import PARTICIPANT_FIELDS as FILE_FIELDS
 from clausier.participants.models import EligibilityAssessment, Outcome, Participant, ParticipantProfile
+from clausier.rgpd.anonymisation import candidacies_of, dropped_proposal_uuids
 
 PARTICIPANT_FIELDS = (
     "uuid",
@@ -32,6 +37,15 @@ PARTICIPANT_FIELDS = (
     "qpv_resolved_on",
     "qpv_reason",
     "anonymised_on",
+    "created_at",
+    "updated_at",
+)
+CANDIDACY_EXPORT_FIELDS = (
+    "uuid",
+    *CANDIDACY_FIELDS,
+    "status",
+    "decided_at",
+    "decline_reason",
     "created_at",
     "updated_at",
 )
@@ -56,6 +70,25 @@ def _row(obj, names) -> dict:
             value = getattr(obj, f"get_{name}_display")()
         data[str(field.verbose_name) if name not in ("uuid",) else "identifiant"] = _plain(value)
     return data
+
+
+def _user(user) -> str | None:
+    return (user.get_full_name() or user.email) if user else None
+
+
+def _log(transitions) -> list[dict]:
+    """The transition log of a candidacy or a proposal."""
+    return [
+        {
+            "date": timezone.localtime(t.at).isoformat(timespec="seconds"),
+            "de": t.get_from_status_display() if t.from_status else "création",
+            "à": t.get_to_status_display(),
+            "par": _user(t.by),
+            "au titre de": str(t.organization) if t.organization_id else None,
+            "commentaire": t.comment,
+        }
+        for t in transitions
+    ]
 
 
 def person_records(participant: Participant) -> list[Participant]:
@@ -96,7 +129,24 @@ def subject_data(participant: Participant) -> dict:
         p.participant_id: p
         for p in ParticipantProfile.objects.filter(participant_id__in=ids).prefetch_related("criteria")
     }
-    uuids = [str(r.uuid) for r in records] + [str(o.uuid) for o in (*contracts, *assessments, *outcomes)]
+    candidacies = list(
+        candidacies_of(records)
+        .select_related("prescriber", "proposed_by", "participant", "commune", "qualification_level")
+        .prefetch_related(
+            "wished_jobs", "criterion_lines__criterion", "transitions__by", "transitions__organization"
+        )
+        .order_by("created_at", "pk")
+    )
+    proposals = list(
+        Proposal.objects.filter(participant_id__in=ids)
+        .select_related("offer__company", "offer__lot__market", "offer__rome_job", "participant", "contract")
+        .prefetch_related("transitions__by", "transitions__organization")
+        .order_by("created_at", "pk")
+    )
+    uuids = [str(r.uuid) for r in records] + [
+        str(o.uuid) for o in (*contracts, *assessments, *outcomes, *candidacies, *proposals)
+    ]
+    uuids += dropped_proposal_uuids(r.uuid for r in records)
     journal = (
         AuditEntry.objects.filter(object_id__in=uuids).select_related("actor", "organization").order_by("at")
     )
@@ -182,6 +232,43 @@ def subject_data(participant: Participant) -> dict:
                 "constatée le": _plain(o.observed_on),
             }
             for o in outcomes
+        ],
+        "candidatures": [
+            {
+                **_row(c, CANDIDACY_EXPORT_FIELDS),
+                "prescripteur": str(c.prescriber),
+                "proposée par": _user(c.proposed_by),
+                "métiers recherchés": [str(job) for job in c.wished_jobs.all()],
+                "critères proposés par le prescripteur": [
+                    {
+                        "critère": str(line.criterion),
+                        "justificatif": line.get_evidence_kind_display(),
+                        "date du justificatif": _plain(line.evidence_date),
+                    }
+                    for line in c.criterion_lines.all()
+                ],
+                "fiche participant": str(c.participant.uuid) if c.participant_id else None,
+                "historique": _log(c.transitions.all()),
+            }
+            for c in candidacies
+        ],
+        "propositions à des offres d'emploi": [
+            {
+                "identifiant": str(p.uuid),
+                "offre": p.offer.title,
+                "code ROME": p.offer.rome_job.code,
+                "entreprise": str(p.offer.company),
+                "marché et lot": str(p.offer.lot),
+                "fiche participant": str(p.participant.uuid),
+                "état": p.get_status_display(),
+                "disponible à partir du": _plain(p.available_from),
+                "envoyée à l'entreprise le": _plain(p.sent_at),
+                "réponse le": _plain(p.answered_at),
+                "motif du refus": p.refusal_reason,
+                "contrat": str(p.contract.uuid) if p.contract_id else None,
+                "historique": _log(p.transitions.all()),
+            }
+            for p in proposals
         ],
         "journal (qui a consulté, exporté ou modifié ces données)": [
             {

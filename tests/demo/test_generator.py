@@ -22,10 +22,12 @@ from clausier.demo import data
 from clausier.demo.generator import (
     DEMO,
     DEMO_PASSWORD,
+    ROME_JOBS,
     TARGETS,
     build_demo,
     delete_territory,
     demo_credentials,
+    ensure_rome_jobs,
     luhn_valid,
     month_start,
 )
@@ -39,6 +41,15 @@ from clausier.employment.models import (
     StatementTransition,
 )
 from clausier.employment.queries import previous_month, statements_to_chase
+from clausier.matching.models import (
+    Candidacy,
+    CandidacyStatus,
+    JobOffer,
+    OfferStatus,
+    Proposal,
+    ProposalStatus,
+)
+from clausier.organizations.access import current_organization
 from clausier.organizations.models import (
     Facilitator,
     Membership,
@@ -51,7 +62,9 @@ from clausier.participants.models import Participant
 from clausier.procurement.followup import Status, add_months
 from clausier.procurement.models import Clause, GlobalisationAgreement, Lot, Market
 from clausier.procurement.progress import lots_progress, validated_hours
+from clausier.reference.models import RomeDomain, RomeJob
 from clausier.reporting.indicators import participants_per_year, territory_figures
+from tests.factories import acting
 
 COMMUNES_CSV = (
     Path(settings.BASE_DIR).parent / "shared" / "data" / "communes" / "communes_toulouse_metropole.csv"
@@ -430,3 +443,90 @@ def test_every_participant_has_a_profile(facilitator):
         ParticipantProfile.objects.filter(facilitator=facilitator).count()
         == Participant.objects.filter(facilitator=facilitator).count()
     )
+
+
+# --- matching: something in every space of the demo logins, figures unchanged -----------------------------
+
+
+def demo_user(local: str):
+    return acting(User.objects.get(email=f"{local}@tme.demo"))
+
+
+def assert_log_ends_at_status(row):
+    steps = list(row.transitions.all())
+    assert steps and steps[-1].to_status == row.status
+    assert all(a.at <= b.at for a, b in zip(steps, steps[1:], strict=False))
+    assert steps[-1].at.date() <= datetime.date.today()
+
+
+def test_the_demo_prescriber_has_candidacies_in_every_state(facilitator):
+    prescriber_user = demo_user("prescripteur")
+    prescriber = current_organization(prescriber_user)
+    candidacies = Candidacy.objects.visible_to(prescriber_user)
+
+    assert candidacies.count() == Candidacy.objects.filter(facilitator=facilitator).count() >= 4
+    statuses = Counter(candidacies.values_list("status", flat=True))
+    assert statuses[CandidacyStatus.PROPOSED] >= 2 and statuses[CandidacyStatus.DECLINED] >= 1
+    assert statuses[CandidacyStatus.VALIDATED] >= 1
+    for candidacy in candidacies:
+        assert candidacy.proposed_by == prescriber_user and candidacy.criterion_lines.exists()
+        assert candidacy.wished_jobs.exists()
+        assert_log_ends_at_status(candidacy)
+    assert not candidacies.filter(status=CandidacyStatus.DECLINED, decline_reason="").exists()
+    # A validated candidacy links a candidate already on file, referred by the prescriber: no new record.
+    for candidacy in candidacies.filter(status=CandidacyStatus.VALIDATED):
+        assert candidacy.participant.prescriber == prescriber
+        assert not candidacy.participant.contracts.exists()
+        assert (candidacy.first_name, candidacy.birth_date) == (
+            candidacy.participant.first_name,
+            candidacy.participant.birth_date,
+        )
+    assert (
+        not candidacies.exclude(status=CandidacyStatus.VALIDATED).filter(participant__isnull=False).exists()
+    )
+
+
+def test_open_offers_on_running_lots_of_the_demo_company_with_proposals(facilitator):
+    company_user, staff = demo_user("entreprise"), demo_user("membre")
+    company = current_organization(company_user)
+    offers = JobOffer.objects.visible_to(company_user).select_related("lot", "rome_job")
+
+    assert 2 <= offers.count() <= 3
+    assert offers.count() == JobOffer.objects.visible_to(staff).count()
+    for offer in offers:
+        assert offer.status == OfferStatus.OPEN and offer.company == company
+        assert offer.lot.awards.filter(company=company).exists() and hasattr(offer.lot, "clause")
+        assert offer.lot.start_date <= datetime.date.today() < offer.start_date <= offer.end_date
+        assert offer.end_date <= offer.lot.end_date
+        assert offer.rome_job.label == ROME_JOBS[offer.rome_job.code], "the official ROME label"
+    assert "F1703" in {offer.rome_job.code for offer in offers}
+
+    proposals = Proposal.objects.filter(facilitator=facilitator).select_related("offer", "participant")
+    statuses = Counter(proposals.values_list("status", flat=True))
+    assert {
+        ProposalStatus.SHORTLISTED,
+        ProposalStatus.SENT,
+        ProposalStatus.ACCEPTED,
+        ProposalStatus.REFUSED,
+    } <= set(statuses)
+    assert not proposals.filter(contract__isnull=False).exists(), "no hire: the figures do not move"
+    for proposal in proposals:
+        assert proposal.participant.is_eligible_on(proposal.offer.start_date)
+        assert proposal.participant.merged_into_id is None
+        assert_log_ends_at_status(proposal)
+    assert not proposals.filter(status=ProposalStatus.REFUSED, refusal_reason="").exists()
+    # The company sees what was sent to it, not the shortlist still with the facilitator.
+    seen = Proposal.objects.visible_to(company_user)
+    assert seen.count() == proposals.exclude(status=ProposalStatus.SHORTLISTED).count() >= 3
+    assert Proposal.objects.visible_to(staff).count() == proposals.count()
+
+
+def test_rome_jobs_are_created_only_when_missing(facilitator):
+    RomeJob.objects.filter(code="F1703").update(label="Maçon (référentiel importé)")
+
+    jobs = ensure_rome_jobs()
+
+    assert jobs["F1703"].label == "Maçon (référentiel importé)"
+    assert RomeJob.objects.filter(code__in=ROME_JOBS).count() == len(ROME_JOBS)
+    assert {job.domain.code for job in jobs.values()} == {"F16", "F17", "K22"}
+    assert RomeDomain.objects.get(code="F17").parent == RomeDomain.objects.get(code="F")

@@ -6,17 +6,21 @@ import pytest
 
 from clausier.audit.models import Action, AuditEntry
 from clausier.employment.models import Contract
+from clausier.matching.models import Candidacy, Proposal, ProposalTransition
 from clausier.participants.actions import Refused, merge_participants
 from clausier.participants.duplicates import find_duplicates
 from clausier.participants.models import EligibilityAssessment, Outcome, Participant
 from clausier.reporting.indicators import participants_per_year, territory_figures
 from tests.factories import (
+    CandidacyFactory,
     CompanyFactory,
     ContractFactory,
     EligibilityAssessmentFactory,
     FacilitatorFactory,
+    JobOfferFactory,
     OutcomeFactory,
     ParticipantFactory,
+    ProposalFactory,
     UserFactory,
     acting,
 )
@@ -158,3 +162,79 @@ def test_refusals_write_nothing(pair, facilitator, staff):
     with pytest.raises(Refused, match="La fiche à conserver a elle-même été fusionnée"):
         merge_participants(kept=duplicate, duplicate=third, by=staff)
     assert AuditEntry.objects.filter(action=Action.MERGE).count() == 2
+
+
+# --- Matching: candidacies and proposals follow the person -----------------------------------------------------
+
+
+def test_candidacies_and_proposals_move_to_the_kept_record(pair, facilitator, staff):
+    kept, duplicate, *_ = pair
+    candidacy = CandidacyFactory(facilitator=facilitator, validated=True, participant=duplicate)
+    proposals = [
+        ProposalFactory(offer=JobOfferFactory(lot__market__facilitator=facilitator), participant=duplicate)
+        for _ in range(2)
+    ]
+
+    merge_participants(kept=kept, duplicate=duplicate, by=staff)
+
+    assert Candidacy.objects.get(pk=candidacy.pk).participant == kept
+    assert set(Proposal.objects.filter(participant=kept)) == set(proposals)
+    assert not Proposal.objects.filter(participant=duplicate).exists()
+    entry = AuditEntry.objects.get(object_id=str(kept.uuid), action=Action.MERGE)
+    assert entry.changes["candidacies"] == [None, [str(candidacy.uuid)]]
+    assert entry.changes["proposals"] == [None, [str(p.uuid) for p in proposals]]
+    assert "proposals_dropped" not in entry.changes
+    assert "1 sortie(s), 1 candidature(s), 2 proposition(s), 0 fiche(s)" in entry.detail
+
+
+@pytest.mark.parametrize(
+    ("kept_status", "duplicate_status", "winner"),
+    [
+        ("shortlisted", "accepted", "duplicate"),  # furthest along
+        ("sent", "refused", "duplicate"),  # the company's answer stands
+        ("withdrawn", "shortlisted", "duplicate"),  # a withdrawn proposal never wins
+        ("sent", "withdrawn", "kept"),
+        ("sent", "sent", "kept"),  # a tie: the kept record's
+    ],
+)
+def test_two_proposals_for_the_same_offer_keep_the_one_furthest_along(
+    pair, facilitator, staff, kept_status, duplicate_status, winner
+):
+    kept, duplicate, *_ = pair
+    offer = JobOfferFactory(lot__market__facilitator=facilitator)
+    on_kept = ProposalFactory(offer=offer, participant=kept, status=kept_status)
+    on_duplicate = ProposalFactory(offer=offer, participant=duplicate, status=duplicate_status)
+    for proposal in (on_kept, on_duplicate):
+        ProposalTransition.objects.create(proposal=proposal, from_status="", to_status="shortlisted")
+    other_offer = ProposalFactory(
+        offer=JobOfferFactory(lot__market__facilitator=facilitator), participant=duplicate
+    )
+    won, lost = (on_duplicate, on_kept) if winner == "duplicate" else (on_kept, on_duplicate)
+
+    merge_participants(kept=kept, duplicate=duplicate, by=staff)
+
+    assert list(Proposal.objects.filter(offer=offer)) == [won]
+    assert Proposal.objects.get(pk=won.pk).participant == kept
+    assert Proposal.objects.get(pk=other_offer.pk).participant == kept
+    assert not Proposal.objects.filter(pk=lost.pk).exists()
+    assert not ProposalTransition.objects.filter(proposal_id=lost.pk).exists()
+    assert ProposalTransition.objects.filter(proposal=won).count() == 1
+    entry = AuditEntry.objects.get(object_id=str(kept.uuid), action=Action.MERGE)
+    assert entry.changes["proposals_dropped"] == [
+        None,
+        [
+            {
+                "proposal": str(lost.uuid),
+                "offer": str(offer.uuid),
+                "status": lost.status,
+                "kept": str(won.uuid),
+                "kept_status": won.status,
+            }
+        ],
+    ]
+    moved = [on_duplicate, other_offer] if winner == "duplicate" else [other_offer]
+    assert entry.changes["proposals"] == [None, [str(p.uuid) for p in moved]]
+    assert "1 proposition(s) en double sur la même offre supprimée(s)" in entry.detail
+    deleted = AuditEntry.objects.get(object_id=str(lost.uuid), action=Action.DELETE)
+    assert deleted.actor == staff and deleted.changes == {"status": [lost.status, None]}
+    assert str(won.uuid) in deleted.detail

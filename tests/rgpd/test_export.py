@@ -10,6 +10,9 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from clausier.audit.models import Action, AuditEntry
+from clausier.reference.models import EligibilityCriterion
+from clausier.rgpd.export import subject_file
+from tests.factories import ref, rome_job
 from tests.rgpd.helpers import world_with_history
 
 pytestmark = pytest.mark.django_db
@@ -83,3 +86,51 @@ def test_the_command_writes_the_file_and_logs_it(tmp_path):
     assert len(data["fiches"]) == 2, "from a merged duplicate: the whole person"
     entry = AuditEntry.objects.get(action=Action.EXPORT)
     assert entry.actor is None and "commande" in entry.detail
+
+
+def test_the_export_holds_the_person_candidacies_and_proposals():
+    world = world_with_history()
+    old = world.old
+
+    data, html = unzip(subject_file(world.duplicate))
+
+    candidacies = data["candidatures"]
+    assert [(c["identifiant"], c["état"]) for c in candidacies] == [
+        (str(world.earlier_candidacy.uuid), "Refusée"),  # not linked, same identity
+        (str(world.candidacy.uuid), "Validée"),
+    ], "not the candidacies of other people"
+    earlier, validated = candidacies
+    assert earlier["fiche participant"] is None
+    assert earlier["motif du refus"] == "Rosalie Vieillecasse part de Toulouse"
+    assert validated["fiche participant"] == str(old.uuid)
+    assert (validated["prénom"], validated["nom d'usage"], validated["e-mail"]) == (
+        "Rosalie",
+        "Vieillecase",
+        "rosalie@example.org",
+    )
+    assert validated["avis motivé du prescripteur"].startswith("Rosalie Vieillecasse est revenue")
+    assert validated["prescripteur"] == str(world.prescriber)
+    assert validated["métiers recherchés"] == [str(rome_job())]
+    assert validated["critères proposés par le prescripteur"] == [
+        {
+            "critère": str(ref(EligibilityCriterion, "deld")),
+            "justificatif": "Avis de situation France Travail",
+            "date du justificatif": "2020-01-20",
+        }
+    ]
+    assert [(h["de"], h["à"], h["commentaire"]) for h in validated["historique"]] == [
+        ("création", "Proposée, à examiner", ""),
+        ("Proposée, à examiner", "Validée", "Rosalie Vieillecasse reçue le 14 février"),
+    ]
+    [proposal] = data["propositions à des offres d'emploi"]
+    assert proposal["identifiant"] == str(world.proposal.uuid)
+    assert proposal["fiche participant"] == str(old.uuid), "moved to the kept record at the merge"
+    assert (proposal["état"], proposal["motif du refus"]) == (
+        "Refusé(e) par l'entreprise",
+        "Rosalie Vieillecaze n'a pas le permis",
+    )
+    assert proposal["historique"][-1]["au titre de"] == str(world.company)
+    journal = data["journal (qui a consulté, exporté ou modifié ces données)"]
+    objects = {e["objet"] for e in journal}
+    assert {"matching.candidacy", "matching.proposal"} <= objects
+    assert "Candidatures" in html and "part de Toulouse" in html and "Propositions à des offres" in html
