@@ -2,7 +2,7 @@
 
 The application talks to a small interface (`Geocoder`: `geocode` one address, `geocode_many` a batch);
 `BanGeocoder` implements it with the BAN's `/search/` (one address) and `/search/csv/` (a CSV batch)
-endpoints. Tests give it an `httpx.MockTransport` reading recorded responses: they never reach the network.
+endpoints, and `geocode_municipality` the point of a commune (`/search/?type=municipality`). Tests give it an `httpx.MockTransport` reading recorded responses: they never reach the network.
 
 A result whose score is under the threshold (0.5 by default, setting `GEOCODING_MIN_SCORE`) is not used:
 its status is `low_score`, with the reason, and no point.
@@ -65,6 +65,8 @@ class Geocoder(Protocol):
     def geocode(self, address: str, *, key: str = "") -> GeocodedAddress: ...
 
     def geocode_many(self, queries: list[AddressQuery]) -> list[GeocodedAddress]: ...
+
+    def geocode_municipality(self, name: str, insee_code: str, *, key: str = "") -> GeocodedAddress: ...
 
 
 def _fr(score: float) -> str:
@@ -131,9 +133,18 @@ class BanGeocoder:
         address = " ".join((address or "").split())
         if len(address) < 3:
             return GeocodedAddress(key, GeocodingStatus.NOT_FOUND, reason="adresse manquante ou trop courte")
+        return self._search({"q": address[:200], "limit": 1}, key=key)
+
+    def geocode_municipality(self, name: str, insee_code: str, *, key: str = "") -> GeocodedAddress:
+        """The point of a commune: a `/search/` restricted to municipalities and to its INSEE code. The
+        caller checks the answer's `citycode` (a merged commune may answer with its new code)."""
+        params = {"q": " ".join((name or "").split())[:200], "type": "municipality", "citycode": insee_code}
+        return self._search({**params, "limit": 1}, key=key or insee_code)
+
+    def _search(self, params: dict, *, key: str) -> GeocodedAddress:
         try:
             with self._client() as client:
-                response = client.get("/search/", params={"q": address[:200], "limit": 1})
+                response = client.get("/search/", params=params)
                 response.raise_for_status()
                 data = response.json()
         except httpx.HTTPError as exc:
@@ -143,14 +154,18 @@ class BanGeocoder:
         features = data.get("features") if isinstance(data, dict) else None
         if not features:
             return judge(key, lon=None, lat=None, score=None, min_score=self.min_score)
-        feature = features[0]
-        lon, lat = feature["geometry"]["coordinates"][:2]
-        properties = feature.get("properties", {})
+        try:
+            feature = features[0]
+            lon, lat = feature["geometry"]["coordinates"][:2]
+            properties = feature.get("properties", {})
+            lon, lat, score = float(lon), float(lat), float(properties.get("score", 0))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise GeocoderError("Réponse illisible du service de géocodage (BAN).") from exc
         return judge(
             key,
-            lon=float(lon),
-            lat=float(lat),
-            score=float(properties.get("score", 0)),
+            lon=lon,
+            lat=lat,
+            score=score,
             label=properties.get("label", ""),
             citycode=properties.get("citycode", ""),
             result_type=properties.get("type", ""),

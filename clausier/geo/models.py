@@ -9,10 +9,15 @@ class Commune(models.Model):
     epci_code = models.CharField("EPCI (SIREN)", max_length=9, blank=True, db_index=True)
     epci_name = models.CharField("EPCI", max_length=200, blank=True)
     population = models.PositiveIntegerField("population municipale", null=True, blank=True)
+    # WGS84 point of the commune (its BAN "municipality" answer), set by `clausier geo locate-communes`.
+    latitude = models.FloatField("latitude", null=True, blank=True)
+    longitude = models.FloatField("longitude", null=True, blank=True)
 
     class Meta:
         verbose_name = "commune"
         ordering = ["name"]
+        # The bounding-box prefilter of the distance search (`clausier.matching.pool.by_distance`).
+        indexes = [models.Index(fields=["latitude", "longitude"], name="commune_lat_lon")]
 
     def __str__(self):
         return f"{self.name} ({self.insee_code})"

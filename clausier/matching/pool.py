@@ -5,18 +5,23 @@ assessment valid on the reference date (the job's start, or today). A validated 
 such a record (validation creates or links it and records the assessment), so validated candidacies are in
 the pool through their participant, bringing the jobs wished and the availability the prescriber gave.
 
-Place: communes carry no coordinates in this project (the COG files have none, and the QPV perimeters are
-not communes), so there is no distance in kilometres: the search widens from the commune to its
-intercommunality (EPCI) and to its département.
+Place: the search widens from the commune to its intercommunality (EPCI) and to its département, or, when
+the communes carry coordinates (`clausier geo locate-communes`), keeps the people whose commune (the
+participant's, or that of one of their validated candidacies) lies within N km of the chosen one
+(`by_distance`: a bounding box in SQL on the indexed latitude/longitude, then the exact great-circle
+distance in Python on the communes left).
 
-Every filter is a subquery on the participant row: one query for the page whatever the data size.
+Every filter is a subquery on the participant row: one query for the page whatever the data size (plus one
+for the communes around, with a distance).
 """
 
 import datetime
+import math
 
 from django.db.models import Exists, OuterRef, Q, Subquery
 
 from clausier.employment.models import Contract
+from clausier.geo.models import Commune
 from clausier.matching.models import Candidacy, CandidacyStatus
 from clausier.participants.models import AssessmentCriterion, EligibilityAssessment
 
@@ -86,6 +91,58 @@ def by_place(participants, *, commune=None, zone: str = Zone.COMMUNE, department
     if department:
         participants = participants.filter(commune__department_code=department)
     return participants
+
+
+EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """The great-circle distance in kilometres between two WGS84 points (degrees)."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi, dlambda = phi2 - phi1, math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def bounding_box(lat: float, lon: float, km: float) -> tuple[float, float, float | None, float | None]:
+    """(min_lat, max_lat, min_lon, max_lon) holding every point within `km` of (lat, lon); no longitude
+    bounds (None) near a pole or across the antimeridian."""
+    angle = km / EARTH_RADIUS_KM
+    min_lat, max_lat = lat - math.degrees(angle), lat + math.degrees(angle)
+    if max_lat >= 90 or min_lat <= -90:
+        return max(min_lat, -90.0), min(max_lat, 90.0), None, None
+    # The widest longitude reached on the circle (tangent meridians), wider than at the centre's latitude.
+    dlon = math.degrees(math.asin(min(1.0, math.sin(angle) / math.cos(math.radians(lat)))))
+    if lon - dlon < -180 or lon + dlon > 180:
+        return min_lat, max_lat, None, None
+    return min_lat, max_lat, lon - dlon, lon + dlon
+
+
+def communes_within(commune, km: float) -> list[str]:
+    """INSEE codes of the located communes within `km` of `commune` (located): one query."""
+    min_lat, max_lat, min_lon, max_lon = bounding_box(commune.latitude, commune.longitude, km)
+    around = Commune.objects.filter(latitude__gte=min_lat, latitude__lte=max_lat, longitude__isnull=False)
+    if min_lon is not None:
+        around = around.filter(longitude__gte=min_lon, longitude__lte=max_lon)
+    return [
+        code
+        for code, lat, lon in around.values_list("insee_code", "latitude", "longitude")
+        if haversine_km(commune.latitude, commune.longitude, lat, lon) <= km
+    ]
+
+
+def is_located(commune) -> bool:
+    return commune is not None and commune.latitude is not None and commune.longitude is not None
+
+
+def by_distance(participants, *, commune, km: float):
+    """People whose commune (theirs, or that of one of their validated candidacies) lies within `km` of
+    `commune`; None when `commune` has no coordinates (the caller falls back to `by_place`)."""
+    if not is_located(commune):
+        return None
+    codes = communes_within(commune, km)
+    near_candidacy = _validated_candidacies().filter(commune_id__in=codes)
+    return participants.filter(Q(commune_id__in=codes) | Q(Exists(near_candidacy)))
 
 
 def by_criterion(participants, criterion, day: datetime.date):

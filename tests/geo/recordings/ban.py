@@ -14,6 +14,14 @@ SEARCH = {
     "Batiment C chez Mme X Toulouse": "search_low_score.json",
     "zzzz qqqq": "search_not_found.json",
 }
+# `/search/?type=municipality&q=<nom>&citycode=<INSEE>`, by (q, citycode).
+MUNICIPALITIES = {
+    ("Toulouse", "31555"): "municipality_31555_toulouse.json",
+    ("Blagnac", "31069"): "municipality_31069_blagnac.json",
+    ("Muret", "31395"): "municipality_31395_muret.json",
+    ("Annecy-le-Vieux", "74011"): "municipality_74011_annecy_le_vieux.json",
+    ("Nullepart", "99999"): "search_not_found.json",
+}
 RESULT_COLUMNS = [
     "latitude",
     "longitude",
@@ -61,6 +69,11 @@ def _multipart_fields(request: httpx.Request) -> dict[str, bytes]:
 
 def _search(request: httpx.Request) -> httpx.Response:
     query = request.url.params["q"]
+    if request.url.params.get("type") == "municipality":
+        key = (query, request.url.params.get("citycode", ""))
+        if key not in MUNICIPALITIES:
+            raise NoRecording(f"Pas de réponse enregistrée pour la commune « {query} » ({key[1]}).")
+        return httpx.Response(200, json=json.loads((HERE / MUNICIPALITIES[key]).read_text(encoding="utf-8")))
     if query not in SEARCH:
         raise NoRecording(f"Pas de réponse enregistrée pour la recherche « {query} ».")
     return httpx.Response(200, json=json.loads((HERE / SEARCH[query]).read_text(encoding="utf-8")))

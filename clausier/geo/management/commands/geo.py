@@ -3,7 +3,8 @@
 - `import-communes FICHIER [--departement CODE]`: communes (COG or a list of communes);
 - `import-qpv FICHIER --millesime 2015|2024`: QPV perimeters (ANCT GeoJSON);
 - `qpv-at LON LAT [--date AAAA-MM-JJ]`: prints the code of the QPV holding the point, or nothing;
-- `resolve-qpv --facilitator SLUG`: QPV residence of every participant of a facilitator (BAN geocoding).
+- `resolve-qpv --facilitator SLUG`: QPV residence of every participant of a facilitator (BAN geocoding);
+- `locate-communes [--departement CODE]`: latitude and longitude of the communes (BAN, municipalities).
 """
 
 import datetime
@@ -12,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from clausier.geo import geocoder as geocoding
 from clausier.geo.communes import CommuneFileError, import_communes
+from clausier.geo.locate import locate_communes
 from clausier.geo.qpv import MILLESIMES, QpvFileError, QpvStatus, import_qpv, qpv_at
 from clausier.organizations.models import Organization, OrganizationKind
 
@@ -84,6 +86,24 @@ class Command(BaseCommand):
             help="ne traiter que les participants sans résidence QPV déterminée",
         )
 
+        locate = subcommands.add_parser(
+            "locate-communes",
+            help="enregistre la latitude et la longitude des communes (géocodage BAN des communes)",
+        )
+        locate.add_argument(
+            "--departement",
+            dest="departments",
+            action="append",
+            metavar="CODE",
+            help="ne traiter que ce département (option répétable), par exemple --departement 31",
+        )
+        locate.add_argument(
+            "--toutes",
+            dest="everything",
+            action="store_true",
+            help="relocaliser aussi les communes qui ont déjà des coordonnées",
+        )
+
     def handle(self, *args, subcommand, **options):
         if subcommand == "import-communes":
             self.import_communes(options["file"], options["departments"])
@@ -93,6 +113,8 @@ class Command(BaseCommand):
             self.qpv_at(options["lon"], options["lat"], options["date"])
         elif subcommand == "resolve-qpv":
             self.resolve_qpv(options["facilitator"], options["chunk_size"], options["only_unresolved"])
+        elif subcommand == "locate-communes":
+            self.locate_communes(options["departments"], options["everything"])
 
     def import_communes(self, file, departments):
         try:
@@ -136,3 +158,9 @@ class Command(BaseCommand):
         for error in dict.fromkeys(report.errors):
             self.stderr.write(error)
         self.stdout.write(f"{facilitator.name} — {report.summary()}")
+
+    def locate_communes(self, departments, everything):
+        report = locate_communes(geocoding.default_geocoder(), departments=departments, everything=everything)
+        for line in report.problems + report.errors:
+            self.stderr.write(line)
+        self.stdout.write(report.summary())
