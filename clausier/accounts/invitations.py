@@ -76,6 +76,13 @@ def _lock_admins(organization) -> list[Membership]:
     )
 
 
+def _refuse_last_admin(locked: Membership, admins: list[Membership], organization: Organization) -> None:
+    """Refused (ValidationError) when `locked` is the last of `admins`, the active administrators of
+    `organization` (`_lock_admins`)."""
+    if locked.role == Role.ADMIN and [a.pk for a in admins] == [locked.pk]:
+        raise ValidationError(LAST_ADMIN.format(org=organization.name))
+
+
 # --- Invitations ---------------------------------------------------------------------------------------------
 
 
@@ -154,15 +161,7 @@ def invite(
     for previous in (
         Invitation.objects.select_for_update().open().filter(organization=organization, email=email)
     ):
-        previous.revoked_at = now
-        previous.save(update_fields=["revoked_at"])
-        record(
-            action=Action.TRANSITION,
-            obj=previous,
-            by=by,
-            changes={"revoked_at": [None, str(now)]},
-            detail="remplacée par une nouvelle invitation",
-        )
+        _revoke(previous, by=by, now=now, detail="remplacée par une nouvelle invitation")
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
         organization=organization,
@@ -201,17 +200,21 @@ def revoke_invitation(*, invitation: Invitation, by, now=None) -> Invitation:
     locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if locked.accepted_at or locked.revoked_at:
         raise ValidationError("Cette invitation n'est plus en attente : elle ne peut pas être révoquée.")
-    now = now or timezone.now()
-    locked.revoked_at = now
-    locked.save(update_fields=["revoked_at"])
+    return _revoke(locked, by=by, now=now or timezone.now(), detail="invitation révoquée")
+
+
+def _revoke(invitation: Invitation, *, by, now, detail: str) -> Invitation:
+    """Revoke a locked open invitation, with its audit entry."""
+    invitation.revoked_at = now
+    invitation.save(update_fields=["revoked_at"])
     record(
         action=Action.TRANSITION,
-        obj=locked,
+        obj=invitation,
         by=by,
         changes={"revoked_at": [None, str(now)]},
-        detail="invitation révoquée",
+        detail=detail,
     )
-    return locked
+    return invitation
 
 
 @transaction.atomic
@@ -316,8 +319,7 @@ def change_member_role(*, membership: Membership, role: str, by) -> Membership:
         raise ValidationError("Ce membre est désactivé : invitez-le à nouveau pour lui rendre l'accès.")
     if locked.role == role:
         return locked
-    if locked.role == Role.ADMIN and [a.pk for a in admins] == [locked.pk]:
-        raise ValidationError(LAST_ADMIN.format(org=organization.name))
+    _refuse_last_admin(locked, admins, organization)
     before = locked.role
     locked.role = role
     locked.save(update_fields=["role"])
@@ -334,8 +336,7 @@ def deactivate_member(*, membership: Membership, by) -> Membership:
     locked = Membership.objects.select_for_update().get(pk=membership.pk)
     if not locked.is_active:
         raise ValidationError("Ce membre est déjà désactivé.")
-    if locked.role == Role.ADMIN and [a.pk for a in admins] == [locked.pk]:
-        raise ValidationError(LAST_ADMIN.format(org=organization.name))
+    _refuse_last_admin(locked, admins, organization)
     locked.is_active = False
     locked.save(update_fields=["is_active"])
     record(

@@ -33,7 +33,7 @@ from clausier.employment.actions import Refused
 
 from .limits import ImportRefused, Limits
 from .readers import Column, Records, Row, find_records, read_table
-from .values import quote
+from .values import ValueProblem, is_blank, quote
 
 CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
 ACTIONS = (CREATE, UPDATE, UNCHANGED)
@@ -105,23 +105,50 @@ class Validation:
             self.problems.append(Problem(row, column, message))
 
 
+def parse_cells(
+    validation: Validation, row: Row, parse: Callable[[str, object], object], required
+) -> tuple[dict, bool]:
+    """A row's cells by field key, each parsed by `parse(key, value)`: an empty cell of a field not in
+    `required` is left out, a value refused (`ValueProblem`) is a problem of its cell and makes `ok` False."""
+    cells, width = row.cells, len(row.cells)
+    values, ok = {}, True
+    for key, column in validation.columns.items():
+        value = cells[column.index] if column.index < width else None
+        if is_blank(value) and key not in required:
+            continue
+        try:
+            values[key] = parse(key, value)
+        except ValueProblem as problem:
+            validation.add(row.number, column, problem.message)
+            ok = False
+    return values, ok
+
+
 class Kind:
     """What a kind of import declares; see `kinds/hours.py`."""
 
     name = ""
     label = ""
     fields: tuple[Field, ...] = ()
+    # Fields whose headers are matched before the others, the specific titles before the general ones
+    # ("Date de naissance" before "Date", "Nom de la commune" before "Nom"); keys a kind lacks are passed over.
+    matched_first: tuple[str, ...] = ()
 
     def field(self, key: str) -> Field:
         return next(f for f in self.fields if f.key == key)
 
     def expected(self, mapping: dict[str, str] | None = None) -> dict[str, list[str]]:
-        """Header synonyms per field key (plus the labels of a saved mapping)."""
+        """Header synonyms per field key (plus the labels of a saved mapping), `matched_first` first."""
         expected = {f.key: [f.label, *f.synonyms] for f in self.fields}
         for key, label in (mapping or {}).items():
             if key in expected and label:
                 expected[key].insert(0, label)
-        return expected
+        first = self.matched_first
+        return {
+            key: expected[key]
+            for key in (*first, *(k for k in expected if k not in first))
+            if key in expected
+        }
 
     def missing(self, columns: dict[str, Column]) -> list[str]:
         """French messages for the fields that must be mapped and are not."""

@@ -147,10 +147,10 @@ class CandidacyCriterion(models.Model):
         return f"{self.criterion} ({self.get_evidence_kind_display()})"
 
 
-class CandidacyTransition(models.Model):
-    candidacy = models.ForeignKey(Candidacy, on_delete=models.CASCADE, related_name="transitions")
-    from_status = models.CharField(max_length=10, choices=CandidacyStatus.choices, blank=True)
-    to_status = models.CharField(max_length=10, choices=CandidacyStatus.choices)
+class Transition(models.Model):
+    """A change of state (candidacy, proposal): who, for which organization, when, with what comment.
+    Each subclass adds the object and its `from_status` (blank at creation) and `to_status`."""
+
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     organization = models.ForeignKey(
         "organizations.Organization", null=True, on_delete=models.SET_NULL, related_name="+"
@@ -159,11 +159,20 @@ class CandidacyTransition(models.Model):
     comment = models.TextField("commentaire", blank=True)
 
     class Meta:
-        verbose_name = "changement d'état d'une candidature"
+        abstract = True
         ordering = ["at", "pk"]
 
     def __str__(self):
         return f"{self.from_status or 'création'} → {self.to_status}"
+
+
+class CandidacyTransition(Transition):
+    candidacy = models.ForeignKey(Candidacy, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=10, choices=CandidacyStatus.choices, blank=True)
+    to_status = models.CharField(max_length=10, choices=CandidacyStatus.choices)
+
+    class Meta(Transition.Meta):
+        verbose_name = "changement d'état d'une candidature"
 
 
 # --- Job offers -----------------------------------------------------------------------------------------------
@@ -325,20 +334,10 @@ class Proposal(TenantModel):
         return f"Proposition de {self.participant} — {self.offer.title}"
 
 
-class ProposalTransition(models.Model):
+class ProposalTransition(Transition):
     proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="transitions")
     from_status = models.CharField(max_length=12, choices=ProposalStatus.choices, blank=True)
     to_status = models.CharField(max_length=12, choices=ProposalStatus.choices)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    organization = models.ForeignKey(
-        "organizations.Organization", null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    at = models.DateTimeField(auto_now_add=True)
-    comment = models.TextField("commentaire", blank=True)
 
-    class Meta:
+    class Meta(Transition.Meta):
         verbose_name = "changement d'état d'une proposition"
-        ordering = ["at", "pk"]
-
-    def __str__(self):
-        return f"{self.from_status or 'création'} → {self.to_status}"

@@ -4,7 +4,7 @@ from django.urls import reverse
 
 from clausier.notifications.delivery import notify_now
 from clausier.notifications.models import Category
-from clausier.notifications.periodic import month_label
+from clausier.utils.dates import month_label
 
 
 def statement_returned(*, transition) -> None:

@@ -24,31 +24,14 @@ from clausier.notifications.delivery import Outgoing, absolute_url, already_sent
 from clausier.notifications.models import Category
 from clausier.organizations.models import Facilitator, OrganizationKind
 from clausier.participants.models import EligibilityAssessment
+from clausier.utils.dates import month_label
 
 STATEMENT_DUE_DAY = 1
 STATEMENT_OVERDUE_DAY = 10
 ELIGIBILITY_EXPIRING_DAYS = 30
 
-MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 EMPLOYERS = (OrganizationKind.COMPANY, OrganizationKind.INSERTION_STRUCTURE)
 STATUS_WORDS = {"draft": " (il est resté en brouillon)", "returned": " (il a été renvoyé pour correction)"}
-
-
-def month_label(month: datetime.date) -> str:
-    return f"{MONTHS[month.month - 1]} {month.year}"
 
 
 def statement_notifications(today: datetime.date) -> list[Outgoing]:

@@ -21,22 +21,9 @@ from django.utils import timezone
 
 from clausier.publicsite.models import FiguresVersion
 from clausier.reporting.indicators import participants_per_year, territory_figures
+from clausier.utils.dates import french_date
 
 CACHE_SECONDS = 24 * 3600
-MONTHS = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-]
 
 
 @dataclass(frozen=True)
@@ -55,11 +42,6 @@ class PublicFigures:
     @property
     def as_of_label(self) -> str:
         return french_date(self.as_of)
-
-
-def french_date(day: datetime.date) -> str:
-    """28 novembre 2026; 1er mars 2026."""
-    return f"{'1er' if day.day == 1 else day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
 def data_version(facilitator) -> str:

@@ -11,11 +11,9 @@ from django.utils import timezone
 from dsfr.utils import dsfr_input_class_attr
 
 from clausier.matching.actions import CANDIDACY_FIELDS
-from clausier.matching.models import SITUATION_CHOICES, EvidenceKind
+from clausier.matching.models import SITUATION_CHOICES
 from clausier.matching.pool import Zone
 from clausier.organizations.models import Organization, OrganizationKind
-from clausier.participants.actions import CriterionLine
-from clausier.participants.models import Sex
 from clausier.reference.models import (
     ContractType,
     EligibilityCriterion,
@@ -26,7 +24,7 @@ from clausier.reference.models import (
 from clausier.www.fields import CommuneField, FrenchDateField, FrenchDecimalField
 from clausier.www.forms import check_dates
 from clausier.www.forms_clauses import CodeChoiceField, ScopedChoiceField
-from clausier.www.forms_participants import AssessmentForm
+from clausier.www.forms_participants import AssessmentForm, IdentityForm, add_criteria_fields, criteria_lines
 from clausier.www.lists import ListFilterForm
 from clausier.www.mixins import DsfrFormMixin
 from clausier.www.widgets import QuickSelect
@@ -75,26 +73,9 @@ def _dated(field, required_message=None):
 # --- Candidacy (prescriber) -----------------------------------------------------------------------------------
 
 
-class CandidacyForm(DsfrFormMixin, forms.Form):
+class CandidacyForm(DsfrFormMixin, IdentityForm):
     """A prescriber proposes a person. Criteria: one line per criterion (checkbox, kind and date of the evidence)."""
 
-    first_name = forms.CharField(label="Prénom", max_length=120)
-    last_name = forms.CharField(label="Nom d'usage", max_length=120)
-    birth_name = forms.CharField(
-        label="Nom de naissance", max_length=120, required=False, help_text="S'il diffère du nom d'usage."
-    )
-    birth_date = FrenchDateField(label="Date de naissance")
-    sex = forms.ChoiceField(label="Sexe", choices=[("", "— Choisir —"), *Sex.choices])
-    email = forms.EmailField(label="E-mail", required=False)
-    phone = forms.CharField(label="Téléphone", max_length=30, required=False)
-    address = forms.CharField(label="Adresse", max_length=255, required=False)
-    postal_code = forms.RegexField(
-        label="Code postal",
-        regex=r"^\d{5}$",
-        required=False,
-        error_messages={"invalid": "Le code postal compte 5 chiffres."},
-    )
-    commune = CommuneField(label="Commune", required=False)
     situation = forms.ChoiceField(
         label="Situation", choices=[("", "— Choisir —"), *SITUATION_CHOICES], required=False
     )
@@ -125,18 +106,9 @@ class CandidacyForm(DsfrFormMixin, forms.Form):
         error_messages={"required": "Confirmez que la personne a été informée du traitement de ses données."},
     )
 
-    error_messages_by_field = {
-        "first_name": "Indiquez le prénom.",
-        "last_name": "Indiquez le nom d'usage.",
-        "birth_date": "Indiquez la date de naissance (jj/mm/aaaa).",
-        "sex": "Indiquez le sexe.",
-    }
-
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["qualification_level"].queryset = QualificationLevel.objects.active()
-        for name, message in self.error_messages_by_field.items():
-            self.fields[name].error_messages["required"] = message
         for name in ("birth_date", "available_from"):
             _dated(self.fields[name])
         self.rows = add_criteria_fields(self)
@@ -150,6 +122,11 @@ class CandidacyForm(DsfrFormMixin, forms.Form):
     def clean(self):
         super().clean()
         self.lines = criteria_lines(self)
+        reasoned = [line.criterion for line in self.lines if line.criterion.requires_reason]
+        if reasoned and not self.cleaned_data.get("prescriber_opinion"):
+            self.add_error(
+                "prescriber_opinion", f"Le critère « {reasoned[0].label} » exige votre avis motivé."
+            )
         return self.cleaned_data
 
     def action_kwargs(self) -> dict:
@@ -159,57 +136,11 @@ class CandidacyForm(DsfrFormMixin, forms.Form):
         return {"wished_jobs": list(data.get("wished_jobs") or []), "criteria": self.lines, **values}
 
     @property
-    def identity_fields(self):
-        return [self[name] for name in ("first_name", "last_name", "birth_name", "birth_date", "sex")]
-
-    @property
-    def contact_fields(self):
-        return [self[name] for name in ("email", "phone", "address", "postal_code", "commune")]
-
-    @property
     def pathway_fields(self):
         return [
             self[name]
             for name in ("situation", "qualification_level", "available_from", "wished_jobs", "referent")
         ]
-
-
-def add_criteria_fields(form) -> list:
-    """Add crit_/kind_/date_ fields for every active criterion; return the rows for the template."""
-    form.criteria = list(EligibilityCriterion.objects.active())
-    for criterion in form.criteria:
-        code = criterion.code
-        form.fields[f"crit_{code}"] = forms.BooleanField(label=criterion.label, required=False)
-        form.fields[f"kind_{code}"] = forms.ChoiceField(
-            label=f"Justificatif — {criterion.label}",
-            choices=[("", "— Justificatif —"), *EvidenceKind.choices],
-            required=False,
-        )
-        form.fields[f"date_{code}"] = _dated(
-            FrenchDateField(label=f"Date du justificatif — {criterion.label}", required=False, help_text="")
-        )
-    for visible in form.visible_fields():
-        dsfr_input_class_attr(visible)
-    form._bound_fields_cache.clear()
-    return [
-        (c, form[f"crit_{c.code}"], form[f"kind_{c.code}"], form[f"date_{c.code}"]) for c in form.criteria
-    ]
-
-
-def criteria_lines(form) -> list[CriterionLine]:
-    data, lines = form.cleaned_data, []
-    for criterion in form.criteria:
-        code = criterion.code
-        if not data.get(f"crit_{code}"):
-            continue
-        kind = data.get(f"kind_{code}")
-        if not kind:
-            form.add_error(f"kind_{code}", f"Indiquez le justificatif du critère « {criterion.label} ».")
-        lines.append(CriterionLine(criterion, kind or "", data.get(f"date_{code}")))
-    reasoned = [line.criterion for line in lines if line.criterion.requires_reason]
-    if reasoned and "prescriber_opinion" in form.fields and not data.get("prescriber_opinion"):
-        form.add_error("prescriber_opinion", f"Le critère « {reasoned[0].label} » exige votre avis motivé.")
-    return lines
 
 
 # --- Validation and decline (facilitator) ---------------------------------------------------------------------
@@ -401,6 +332,18 @@ class PoolFilterForm(ListFilterForm):
         widget=QuickSelect,
     )
     commune = CommuneField(label="Commune", required=False, help_text="Code INSEE ou nom.")
+    distance = forms.IntegerField(
+        label="Distance (km)",
+        required=False,
+        min_value=1,
+        max_value=200,
+        help_text="Autour de la commune, à vol d'oiseau.",
+        error_messages={
+            "invalid": "Indiquez une distance en kilomètres (nombre entier).",
+            "min_value": "La distance doit être d'au moins 1 km.",
+            "max_value": "La distance ne peut dépasser 200 km.",
+        },
+    )
     zone = forms.ChoiceField(label="Autour de la commune", choices=Zone.CHOICES, required=False)
     department = forms.RegexField(
         label="Département",
@@ -437,7 +380,7 @@ class PoolFilterForm(ListFilterForm):
     def filter_rome_job(self, queryset, value):
         return queryset
 
-    filter_domain = filter_commune = filter_zone = filter_department = filter_rome_job
+    filter_domain = filter_commune = filter_distance = filter_zone = filter_department = filter_rome_job
     filter_criterion = filter_day = filter_include_busy = filter_rome_job
     lookups = {"qualification_level": "qualification_level"}
 

@@ -32,8 +32,9 @@ def _situation_choices():
     return [("", "— Choisir —"), *Participant._meta.get_field("situation_at_entry").choices]
 
 
-class ParticipantForm(DsfrFormMixin, forms.Form):
-    """Create or edit a participant. On create, `create_anyway` confirms a record despite possible duplicates."""
+class IdentityForm(forms.Form):
+    """A person's identity and contact details, first in the participant file and in a prescriber's candidacy
+    (`forms_matching.CandidacyForm`), with the same fields, checks and messages."""
 
     first_name = forms.CharField(label="Prénom", max_length=120)
     last_name = forms.CharField(label="Nom d'usage", max_length=120)
@@ -44,7 +45,7 @@ class ParticipantForm(DsfrFormMixin, forms.Form):
     sex = forms.ChoiceField(label="Sexe", choices=[("", "— Choisir —"), *Sex.choices])
     email = forms.EmailField(label="E-mail", required=False)
     phone = forms.CharField(label="Téléphone", max_length=30, required=False)
-    address = forms.CharField(label="Adresse", max_length=255, required=False, help_text="Numéro et voie.")
+    address = forms.CharField(label="Adresse", max_length=255, required=False)
     postal_code = forms.RegexField(
         label="Code postal",
         regex=r"^\d{5}$",
@@ -52,6 +53,32 @@ class ParticipantForm(DsfrFormMixin, forms.Form):
         error_messages={"invalid": "Le code postal compte 5 chiffres."},
     )
     commune = CommuneField(label="Commune", required=False)
+
+    error_messages_by_field = {
+        "first_name": "Indiquez le prénom.",
+        "last_name": "Indiquez le nom d'usage.",
+        "birth_date": "Indiquez la date de naissance (jj/mm/aaaa).",
+        "sex": "Indiquez le sexe.",
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, message in self.error_messages_by_field.items():
+            self.fields[name].error_messages["required"] = message
+
+    @property
+    def identity_fields(self):
+        return [self[name] for name in ("first_name", "last_name", "birth_name", "birth_date", "sex")]
+
+    @property
+    def contact_fields(self):
+        return [self[name] for name in ("email", "phone", "address", "postal_code", "commune")]
+
+
+class ParticipantForm(DsfrFormMixin, IdentityForm):
+    """Create or edit a participant. On create, `create_anyway` confirms a record despite possible duplicates."""
+
+    address = forms.CharField(label="Adresse", max_length=255, required=False, help_text="Numéro et voie.")
     qualification_level = CodeChoiceField(
         QualificationLevel.objects.none(), label="Niveau de qualification", required=False
     )
@@ -71,13 +98,6 @@ class ParticipantForm(DsfrFormMixin, forms.Form):
         required=False,
         help_text="J'ai vérifié : il ne s'agit d'aucune des personnes ci-dessus.",
     )
-
-    error_messages_by_field = {
-        "first_name": "Indiquez le prénom.",
-        "last_name": "Indiquez le nom d'usage.",
-        "birth_date": "Indiquez la date de naissance (jj/mm/aaaa).",
-        "sex": "Indiquez le sexe.",
-    }
 
     def __init__(self, *args, facilitator, instance=None, **kwargs):
         self.facilitator = facilitator
@@ -114,8 +134,6 @@ class ParticipantForm(DsfrFormMixin, forms.Form):
             del self.fields["create_anyway"]
         self.fields["qualification_level"].queryset = QualificationLevel.objects.active()
         self.fields["prescriber"].queryset = prescribers_of(facilitator)
-        for name, message in self.error_messages_by_field.items():
-            self.fields[name].error_messages["required"] = message
         self.fields["birth_date"].error_messages["invalid"] = "Date de naissance invalide : jj/mm/aaaa."
         for name in ("entry_date", "informed_on"):
             self.fields[name].error_messages["invalid"] = "Date invalide : jj/mm/aaaa."
@@ -159,14 +177,6 @@ class ParticipantForm(DsfrFormMixin, forms.Form):
         return values
 
     @property
-    def identity_fields(self):
-        return [self[name] for name in ("first_name", "last_name", "birth_name", "birth_date", "sex")]
-
-    @property
-    def contact_fields(self):
-        return [self[name] for name in ("email", "phone", "address", "postal_code", "commune")]
-
-    @property
     def pathway_fields(self):
         return [
             self[name]
@@ -179,6 +189,50 @@ class ParticipantForm(DsfrFormMixin, forms.Form):
                 "informed_on",
             )
         ]
+
+
+def add_criteria_fields(form) -> list:
+    """Add crit_/kind_/date_ fields for every active criterion; return the rows for the template
+    (`www/participants/_criteria_table.html`)."""
+    form.criteria = list(EligibilityCriterion.objects.active())
+    for criterion in form.criteria:
+        code = criterion.code
+        form.fields[f"crit_{code}"] = forms.BooleanField(label=criterion.label, required=False)
+        form.fields[f"kind_{code}"] = forms.ChoiceField(
+            label=f"Justificatif — {criterion.label}",
+            choices=[("", "— Justificatif —"), *AssessmentCriterion.EvidenceKind.choices],
+            required=False,
+        )
+        form.fields[f"date_{code}"] = FrenchDateField(
+            label=f"Date du justificatif — {criterion.label}", required=False, help_text=""
+        )
+        form.fields[f"date_{code}"].error_messages["invalid"] = "Date invalide : jj/mm/aaaa."
+    for visible in form.visible_fields():
+        dsfr_input_class_attr(visible)
+    form._bound_fields_cache.clear()
+    return [
+        (c, form[f"crit_{c.code}"], form[f"kind_{c.code}"], form[f"date_{c.code}"]) for c in form.criteria
+    ]
+
+
+def criteria_lines(form, *, assessed_on=None) -> list[CriterionLine]:
+    """The criteria ticked in `form` (after `add_criteria_fields`), each with the kind of its evidence
+    (required) and its date (not after `assessed_on`, when given)."""
+    data, lines = form.cleaned_data, []
+    for criterion in form.criteria:
+        code = criterion.code
+        if not data.get(f"crit_{code}"):
+            continue
+        kind = data.get(f"kind_{code}")
+        if not kind:
+            form.add_error(f"kind_{code}", f"Indiquez le justificatif du critère « {criterion.label} ».")
+        evidence_date = data.get(f"date_{code}")
+        if evidence_date and assessed_on and evidence_date > assessed_on:
+            form.add_error(
+                f"date_{code}", "La date du justificatif ne peut pas être postérieure à la validation."
+            )
+        lines.append(CriterionLine(criterion, kind or "", evidence_date))
+    return lines
 
 
 class AssessmentForm(DsfrFormMixin, forms.Form):
@@ -221,32 +275,7 @@ class AssessmentForm(DsfrFormMixin, forms.Form):
         )
         self.fields["valid_until"].error_messages["invalid"] = "Date invalide : jj/mm/aaaa."
         self.fields["prescriber"].queryset = prescribers_of(self.facilitator)
-        self.criteria = list(EligibilityCriterion.objects.active())
-        self.rows = []
-        for criterion in self.criteria:
-            code = criterion.code
-            self.fields[f"crit_{code}"] = forms.BooleanField(label=criterion.label, required=False)
-            self.fields[f"kind_{code}"] = forms.ChoiceField(
-                label=f"Justificatif — {criterion.label}",
-                choices=[("", "— Justificatif —"), *AssessmentCriterion.EvidenceKind.choices],
-                required=False,
-            )
-            self.fields[f"date_{code}"] = FrenchDateField(
-                label=f"Date du justificatif — {criterion.label}", required=False, help_text=""
-            )
-            self.fields[f"date_{code}"].error_messages["invalid"] = "Date invalide : jj/mm/aaaa."
-        for visible in self.visible_fields():
-            dsfr_input_class_attr(visible)
-        self._bound_fields_cache.clear()
-        self.rows = [
-            (
-                criterion,
-                self[f"crit_{criterion.code}"],
-                self[f"kind_{criterion.code}"],
-                self[f"date_{criterion.code}"],
-            )
-            for criterion in self.criteria
-        ]
+        self.rows = add_criteria_fields(self)
 
     @property
     def main_fields(self):
@@ -255,21 +284,7 @@ class AssessmentForm(DsfrFormMixin, forms.Form):
     def clean(self):
         super().clean()
         data = self.cleaned_data
-        self.lines = []
-        for criterion in self.criteria:
-            code = criterion.code
-            if not data.get(f"crit_{code}"):
-                continue
-            kind = data.get(f"kind_{code}")
-            if not kind:
-                self.add_error(f"kind_{code}", f"Indiquez le justificatif du critère « {criterion.label} ».")
-            evidence_date = data.get(f"date_{code}")
-            assessed_on = data.get("assessed_on")
-            if evidence_date and assessed_on and evidence_date > assessed_on:
-                self.add_error(
-                    f"date_{code}", "La date du justificatif ne peut pas être postérieure à la validation."
-                )
-            self.lines.append(CriterionLine(criterion, kind or "", evidence_date))
+        self.lines = criteria_lines(self, assessed_on=data.get("assessed_on"))
         if not self.lines:
             self.add_error(None, "Cochez au moins un critère d'éligibilité.")
         reasoned = [line.criterion for line in self.lines if line.criterion.requires_reason]

@@ -30,8 +30,8 @@ from clausier.procurement.models import Award, Lot, Market
 from clausier.reference.models import ContractType, Modality
 from clausier.utils.names import normalize_name
 
-from ..pipeline import CREATE, UNCHANGED, Field, Item, Kind, Validation
-from ..values import ValueProblem, is_blank, normalize_label, parse_date, parse_hours, parse_text, quote
+from ..pipeline import CREATE, UNCHANGED, Field, Item, Kind, Validation, parse_cells
+from ..values import ValueProblem, normalize_label, parse_date, parse_hours, parse_text, quote
 from .hours import _lot_key
 from .markets import Partners, lot_number
 
@@ -191,17 +191,13 @@ class ContractsKind(Kind):
         Field("rome_code", "Code ROME", ("code rome", "rome", "metier rome", "metier")),
     )
 
-    def expected(self, mapping=None):
-        # "Date de naissance" before "Date de début", "SIRET de l'employeur" before "employeur" alone.
-        expected = super().expected(mapping)
-        first = ("birth_date", "employer", "company", "contract_type", "start_date", "end_date")
-        return {key: expected[key] for key in (*first, *(k for k in expected if k not in first))}
+    # "Date de naissance" before "Date de début", "SIRET de l'employeur" before "employeur" alone.
+    matched_first = ("birth_date", "employer", "company", "contract_type", "start_date", "end_date")
 
     # --- Validation -----------------------------------------------------------------------------------------
 
     def check_rows(self, validation: Validation, *, facilitator) -> None:
         columns = validation.columns
-        get = {key: column.index for key, column in columns.items()}
         partners = Partners(facilitator)
         modalities = ReferenceRows(Modality, MODALITY_WORDS, "une modalité connue")
         contract_types = ReferenceRows(ContractType, CONTRACT_TYPE_WORDS, "un type de contrat connu")
@@ -223,18 +219,7 @@ class ContractsKind(Kind):
         required = {f.key for f in self.fields if f.required}
         parsed: list[ContractRow] = []
         for row in validation.records.rows:
-            cells, width = row.cells, len(row.cells)
-            values, ok = {}, True
-            for key, column in columns.items():
-                position = get[key]
-                value = cells[position] if position < width else None
-                if is_blank(value) and key not in required:
-                    continue
-                try:
-                    values[key] = parsers[key](value)
-                except ValueProblem as problem:
-                    validation.add(row.number, column, problem.message)
-                    ok = False
+            values, ok = parse_cells(validation, row, lambda key, value: parsers[key](value), required)
             if ok and values.get("end_date") and values["end_date"] < values["start_date"]:
                 validation.add(
                     row.number,

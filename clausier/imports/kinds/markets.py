@@ -33,11 +33,10 @@ from clausier.procurement.models import Award, Clause, Lot, Market
 from clausier.procurement.sizing import floor_hours
 from clausier.reference.models import LegalBasis
 
-from ..pipeline import CREATE, UNCHANGED, UPDATE, Field, Item, Kind, Validation
+from ..pipeline import CREATE, UNCHANGED, UPDATE, Field, Item, Kind, Validation, parse_cells
 from ..values import (
     ValueProblem,
     format_cell,
-    is_blank,
     normalize_label,
     parse_date,
     parse_decimal,
@@ -348,11 +347,16 @@ class MarketsKind(Kind):
         ),
     )
 
-    def expected(self, mapping=None):
-        # Lot columns first: "Objet du lot" or "Montant du lot" must not be taken for the market's.
-        expected = super().expected(mapping)
-        first = ("lot_title", "lot_amount", "lot_number", "company", "notified_on", "start_date", "end_date")
-        return {key: expected[key] for key in (*first, *(k for k in expected if k not in first))}
+    # Lot columns first: "Objet du lot" or "Montant du lot" must not be taken for the market's.
+    matched_first = (
+        "lot_title",
+        "lot_amount",
+        "lot_number",
+        "company",
+        "notified_on",
+        "start_date",
+        "end_date",
+    )
 
     def missing(self, columns):
         problems = super().missing(columns)
@@ -367,7 +371,6 @@ class MarketsKind(Kind):
 
     def check_rows(self, validation: Validation, *, facilitator) -> None:
         columns = validation.columns
-        get = {key: column.index for key, column in columns.items()}
         partners, bases = Partners(facilitator), LegalBases()
         parsers = {
             "reference": lambda v: parse_text(v, max_length=60),
@@ -388,18 +391,7 @@ class MarketsKind(Kind):
         required = {f.key for f in self.fields if f.required}
         parsed: list[LotRow] = []
         for row in validation.records.rows:
-            cells, width = row.cells, len(row.cells)
-            values, ok = {}, True
-            for key, column in columns.items():
-                position = get[key]
-                value = cells[position] if position < width else None
-                if is_blank(value) and key not in required:
-                    continue
-                try:
-                    values[key] = parsers[key](value)
-                except ValueProblem as problem:
-                    validation.add(row.number, column, problem.message)
-                    ok = False
+            values, ok = parse_cells(validation, row, lambda key, value: parsers[key](value), required)
             if ok and ("legal_basis" in values) != ("hours_target" in values):
                 missing = "hours_target" if "legal_basis" in values else "legal_basis"
                 validation.add(

@@ -30,6 +30,7 @@ from clausier.organizations.actions import create_partner, update_partner
 from clausier.organizations.models import Organization, OrganizationKind, Partnership
 from clausier.reference.models import OrganizationCategory
 
+from ..acting import acting_for
 from ..pipeline import CREATE, UNCHANGED, UPDATE, Field, Item, Kind, Validation
 from ..values import (
     ValueProblem,
@@ -132,15 +133,8 @@ class OrganizationsKind(Kind):
     category_words: dict[str, str] = {}
     what = ""  # "type de donneur d'ordre", for the messages about categories
 
-    def expected(self, mapping=None):
-        # Specific titles first: "Code postal" and "Nom de la commune" must not be taken for "Nom".
-        expected = super().expected(mapping)
-        first = ("siret", "postal_code", "commune", "naf_code", "category", "address")
-        return {
-            key: expected[key]
-            for key in (*first, *(k for k in expected if k not in first))
-            if key in expected
-        }
+    # Specific titles first: "Code postal" and "Nom de la commune" must not be taken for "Nom".
+    matched_first = ("siret", "postal_code", "commune", "naf_code", "category", "address")
 
     # --- Validation -----------------------------------------------------------------------------------------
 
@@ -282,28 +276,6 @@ def _changes(organization: Organization, values: dict) -> dict:
         elif getattr(organization, name) != new:
             changes[name] = new
     return changes
-
-
-@dataclass(frozen=True)
-class OnBehalfOf:
-    """The author of an import run with no user (CLI without `--user`): the facilitator itself, so that the
-    audit entries are filed under it (`audit.log.record` reads `current_organization`), with no person."""
-
-    current_organization: Organization
-    is_authenticated: bool = False
-
-
-def acting_for(by, facilitator):
-    """The CLI's `--user` has no current organization: it acts for the facilitator if a member of its staff."""
-    if by is None:
-        return OnBehalfOf(facilitator)
-    if getattr(by, "current_organization", None) is None and getattr(by, "is_authenticated", False):
-        from clausier.organizations.access import memberships_of
-
-        membership = next((m for m in memberships_of(by) if m.organization_id == facilitator.pk), None)
-        if membership is not None:
-            by.current_membership, by.current_organization = membership, membership.organization
-    return by
 
 
 class Lookups:

@@ -32,10 +32,12 @@ from clausier.participants.models import Participant, Sex
 from clausier.reference.models import QualificationLevel
 from clausier.utils.names import normalize_name, normalize_part
 
-from ..pipeline import CREATE, UNCHANGED, UPDATE, Field, Item, Kind, Validation
-from ..values import ValueProblem, is_blank, normalize_label, parse_date, parse_siret, parse_text, quote
+from ..acting import acting_for
+from ..pipeline import CREATE, UNCHANGED, UPDATE, Field, Item, Kind, Validation, parse_cells
+from ..values import ValueProblem, normalize_label, parse_date, parse_siret, parse_text, quote
 
 CREATE_DUPLICATES = "create_duplicates"
+REQUIRED = ("last_name", "first_name", "birth_date")  # the identity: these cells are parsed even when empty
 
 SEXES = {
     **dict.fromkeys(("f", "femme", "feminin", "fem", "mme", "madame", "mlle", "mademoiselle"), Sex.FEMALE),
@@ -206,33 +208,17 @@ class ParticipantsKind(Kind):
         ),
     )
 
-    def expected(self, mapping=None):
-        # Specific titles first: "Nom de naissance" or "Nom du prescripteur" must not be taken for "Nom".
-        expected = super().expected(mapping)
-        first = ("birth_name", "birth_date", "prescriber", "entry_date", "postal_code", "commune")
-        return {key: expected[key] for key in (*first, *(k for k in expected if k not in first))}
+    # Specific titles first: "Nom de naissance" or "Nom du prescripteur" must not be taken for "Nom".
+    matched_first = ("birth_name", "birth_date", "prescriber", "entry_date", "postal_code", "commune")
 
     # --- Validation -----------------------------------------------------------------------------------------
 
     def check_rows(self, validation: Validation, *, facilitator) -> None:
         columns = validation.columns
-        get = {key: column.index for key, column in columns.items()}
         lookups = Lookups(facilitator)
         parsed: list[RowValues] = []
         for row in validation.records.rows:
-            cells, width = row.cells, len(row.cells)
-            values, ok = {}, True
-            for key, column in columns.items():
-                position = get[key]
-                value = cells[position] if position < width else None
-                required = key in ("last_name", "first_name", "birth_date")
-                if is_blank(value) and not required:
-                    continue
-                try:
-                    values[key] = lookups.parse(key, value)
-                except ValueProblem as problem:
-                    validation.add(row.number, column, problem.message)
-                    ok = False
+            values, ok = parse_cells(validation, row, lookups.parse, REQUIRED)
             if ok and "commune" in values and "postal_code" in values:
                 commune = values["commune"]
                 if commune.postal_codes and values["postal_code"] not in commune.postal_code_list:
@@ -355,19 +341,13 @@ def _changes(participant: Participant, values: dict) -> dict:
 
 
 def _acting_for(by, facilitator):
-    """The CLI's `--user` has no current organization: it acts for the facilitator if a member of its staff."""
+    """`acting_for`, but a participants import needs a user: the facilitator alone does not import people."""
     if by is None:
         raise Refused(
             "Un import de participants se fait au nom d'un membre de l'équipe du facilitateur "
             "(option --user de la commande)."
         )
-    if getattr(by, "current_organization", None) is None and getattr(by, "is_authenticated", False):
-        from clausier.organizations.access import memberships_of
-
-        membership = next((m for m in memberships_of(by) if m.organization_id == facilitator.pk), None)
-        if membership is not None:
-            by.current_membership, by.current_organization = membership, membership.organization
-    return by
+    return acting_for(by, facilitator)
 
 
 class ExistingRecords:

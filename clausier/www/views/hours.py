@@ -28,35 +28,18 @@ from clausier.procurement.followup import STATUS_RULE, Status, add_months, month
 from clausier.procurement.models import GlobalisationAgreement, Lot
 from clausier.procurement.progress import POOLING_RULE, lots_progress
 from clausier.reporting.charts import Point, line_chart
+from clausier.utils.dates import month_label
 from clausier.utils.models import same_tenant
 from clausier.www.formatting import fr_number
 from clausier.www.mixins import FacilitatorStaffRequiredMixin
 
 MONTH_PARAM = "mois"
 MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
-MONTHS_FR = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 
 
 def today() -> datetime.date:
     """Today's date (one place, so that tests can fix it)."""
     return timezone.localdate()
-
-
-def month_label(month: datetime.date) -> str:
-    return f"{MONTHS_FR[month.month - 1]} {month.year}"
 
 
 def parse_month(value) -> datetime.date | None:

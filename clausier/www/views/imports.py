@@ -35,8 +35,9 @@ from clausier.imports.tasks import (
 from clausier.imports.template import statement_template, template_filename
 from clausier.organizations.access import get_object_for_user_or_404
 from clausier.organizations.models import Organization
+from clausier.utils.dates import month_label
 from clausier.www.mixins import DsfrFormMixin, FacilitatorStaffRequiredMixin
-from clausier.www.views.hours import month_label, parse_month, previous_month, today
+from clausier.www.views.hours import parse_month, previous_month, today
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHOWN_PROBLEMS = 200

@@ -595,12 +595,17 @@ class PoolSearchView(FacilitatorStaffRequiredMixin, FilteredListView):
         form, day = self.filter_form, self.reference_day()
         people = pool.in_pool(Participant.objects.visible_to(self.request.user), day)
         people = pool.by_job(people, rome_job=form.value("rome_job"), domain=form.value("domain"))
-        people = pool.by_place(
-            people,
-            commune=form.value("commune"),
-            zone=form.value("zone", pool.Zone.COMMUNE),
-            department=form.value("department", ""),
-        )
+        commune, km = form.value("commune"), form.value("distance")
+        near = pool.by_distance(people, commune=commune, km=km) if commune and km else None
+        if near is not None:
+            people = pool.by_place(near, department=form.value("department", ""))
+        else:
+            people = pool.by_place(
+                people,
+                commune=commune,
+                zone=form.value("zone", pool.Zone.COMMUNE),
+                department=form.value("department", ""),
+            )
         if form.value("criterion"):
             people = pool.by_criterion(people, form.value("criterion"), day)
         if not form.value("include_busy"):
@@ -625,6 +630,9 @@ class PoolSearchView(FacilitatorStaffRequiredMixin, FilteredListView):
         if self.offer is not None:
             context["columns"] = (*self.columns, Column("Sélection"))
         context["reference_day"] = self.reference_day()
+        commune = self.filter_form.value("commune")
+        if commune and self.filter_form.value("distance") and not pool.is_located(commune):
+            context["distance_unavailable"] = commune
         context["can_shortlist"] = self.offer is not None and self.offer.status in (
             OfferStatus.DRAFT,
             OfferStatus.OPEN,

@@ -110,17 +110,31 @@ class MemberInviteView(MemberFormView):
         return f"Invitation envoyée à {invitation.email}."
 
 
-class MemberRoleView(MemberFormView):
-    form_class = RoleForm
-    submit_label = "Enregistrer le rôle"
+class ActiveMemberFormView(MemberFormView):
+    """A form on one active member of the current organization (`self.membership`); a former member is a 404
+    saying `inactive`."""
+
+    inactive = ""
 
     def dispatch(self, request, *args, **kwargs):
         self.membership = get_membership_for_user_or_404(request.user, kwargs["member"])
         if not self.membership.is_active:
-            raise Http404("Ce membre est désactivé.")
-        self.title = f"Rôle de {self.membership.user}"
-        self.parent = self.membership.user.email
+            raise Http404(self.inactive)
         return super().dispatch(request, *args, **kwargs)
+
+
+class MemberRoleView(ActiveMemberFormView):
+    form_class = RoleForm
+    submit_label = "Enregistrer le rôle"
+    inactive = "Ce membre est désactivé."
+
+    @property
+    def title(self):
+        return f"Rôle de {self.membership.user}"
+
+    @property
+    def parent(self):
+        return self.membership.user.email
 
     def get_initial(self):
         return {"role": self.membership.role}
@@ -132,21 +146,22 @@ class MemberRoleView(MemberFormView):
         return f"{membership.user} est désormais {Role(membership.role).label.lower()}."
 
 
-class MemberDeactivateView(MemberFormView):
+class MemberDeactivateView(ActiveMemberFormView):
     form_class = ConfirmForm
     submit_label = "Désactiver ce membre"
+    inactive = "Ce membre est déjà désactivé."
 
-    def dispatch(self, request, *args, **kwargs):
-        self.membership = get_membership_for_user_or_404(request.user, kwargs["member"])
-        if not self.membership.is_active:
-            raise Http404("Ce membre est déjà désactivé.")
-        self.title = f"Désactiver {self.membership.user}"
-        self.parent = (
+    @property
+    def title(self):
+        return f"Désactiver {self.membership.user}"
+
+    @property
+    def parent(self):
+        return (
             f"{self.membership.user} ({self.membership.user.email}) ne pourra plus agir pour "
             f"{self.membership.organization.name}. Son historique est conservé ; une nouvelle invitation lui "
             "rendra l'accès."
         )
-        return super().dispatch(request, *args, **kwargs)
 
     def save(self, form):
         membership = invitations.deactivate_member(membership=self.membership, by=self.request.user)

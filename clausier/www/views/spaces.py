@@ -43,10 +43,11 @@ from clausier.organizations.suggestions import FOLLOW_UP_CHOICES, suggestions_fo
 from clausier.procurement.models import Lot
 from clausier.procurement.progress import lots_progress
 from clausier.reference.models import Modality
+from clausier.utils.dates import month_label
 from clausier.www import queries
 from clausier.www.lists import Column, FilteredListView, ListFilterForm
 from clausier.www.mixins import DsfrFormMixin
-from clausier.www.views.hours import EMPLOYER_LOCKED, MonthlyGrid, month_label, parse_month, today
+from clausier.www.views.hours import EMPLOYER_LOCKED, MonthlyGrid, parse_month, today
 
 K = OrganizationKind
 EMPLOYERS = frozenset({K.COMPANY, K.INSERTION_STRUCTURE})

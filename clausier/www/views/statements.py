@@ -14,10 +14,11 @@ from clausier.employment.actions import (
 )
 from clausier.employment.models import HoursRecord, MonthlyStatement, StatementStatus
 from clausier.organizations.access import get_object_for_user_or_404, is_facilitator_staff
+from clausier.utils.dates import month_label
 from clausier.www.lists import Column, FilteredListView, ListFilterForm
 from clausier.www.queries import count_of, sum_of
 from clausier.www.views.base import DetailView
-from clausier.www.views.hours import month_label, parse_month
+from clausier.www.views.hours import parse_month
 
 TRANSITION_BUTTONS = {
     StatementStatus.SUBMITTED: "Transmettre le relevé",
