@@ -100,6 +100,33 @@ def test_the_status_follows_the_pace_of_the_lot(world_a, company_client, monkeyp
     assert 'data-testid="lot-status">En bonne voie<' in row
 
 
+def test_running_lots_come_first_soonest_deadline_first_then_the_ended_ones_latest_first(
+    world_a, company_client, monkeypatch
+):
+    """On 15/06/2024: lots ending 30/09/2024 and 31/12/2025 (A's lot) and one without an end run; lots ended
+    on 31/01/2024 and 31/05/2024 come after, the latest first."""
+    monkeypatch.setattr("clausier.www.views.spaces.today", lambda: datetime.date(2024, 6, 15))
+    company = world_a.orgs["company"]
+
+    def lot_ending(end):
+        lot = LotFactory(
+            market__facilitator=world_a.facilitator,
+            market__buyer=world_a.orgs["buyer"],
+            market__end_date=None,
+            end_date=end,
+        )
+        ClauseFactory(lot=lot)
+        AwardFactory(lot=lot, company=company)
+        return lot
+
+    soon, open_ended = lot_ending(datetime.date(2024, 9, 30)), lot_ending(None)
+    ended_early, ended_late = lot_ending(datetime.date(2024, 1, 31)), lot_ending(datetime.date(2024, 5, 31))
+    html = company_client.get(HOME).content.decode()
+    expected = [soon, world_a.objects["lot"], open_ended, ended_late, ended_early]
+    positions = [html.index(f'data-lot="{lot.uuid}"') for lot in expected]
+    assert positions == sorted(positions)
+
+
 def test_the_home_costs_the_same_queries_for_1_or_12_lots(
     world_a, company_client, django_assert_max_num_queries
 ):
