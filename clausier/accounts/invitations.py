@@ -90,13 +90,10 @@ def invitation_problem(invitation: Invitation | None, now=None) -> str:
     """Why this invitation's link cannot be used ("" if it can)."""
     if invitation is None:
         return "unknown"
-    if invitation.accepted_at:
-        return "accepted"
-    if invitation.revoked_at or not invitation.organization.is_active:
+    status = invitation.status(now)
+    if status != Invitation.Status.ACCEPTED and not invitation.organization.is_active:
         return "revoked"
-    if invitation.expires_at <= (now or timezone.now()):
-        return "expired"
-    return ""
+    return "" if status == Invitation.Status.PENDING else str(status)
 
 
 def find_invitation(token: str) -> Invitation | None:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from clausier.employment.actions import Refused
+from clausier.utils.exports import XLSX_CONTENT_TYPE, neutralise
 
 from .limits import ImportRefused, Limits
 from .readers import Column, Records, Row, find_records, read_table
@@ -471,7 +472,6 @@ def run(
 # --- The user's own file, with an "erreurs" column ----------------------------------------------------------
 
 ERRORS_LABEL = "erreurs"
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _NUMBER_RE = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
 # Spaces a Windows-1252 file cannot hold, in the messages added to such a file.
 _CP1252_SPACES = str.maketrans({"\u202f": "\u00a0", "\u2009": " ", "\u2007": " ", "\u200b": ""})
@@ -511,8 +511,6 @@ def _messages_by_row(problems: Iterable[Problem]) -> dict[int | None, list[str]]
 def _csv_cell(text: str) -> str:
     """An original cell as it was, unless a spreadsheet would evaluate it (`=…`, `+…`, `@…`): then with an
     apostrophe in front, as `clausier.utils.exports` does (a plain number such as `-3,5` is left alone)."""
-    from clausier.utils.exports import neutralise
-
     return text if _NUMBER_RE.fullmatch(text) else neutralise(text)
 
 

@@ -637,10 +637,8 @@ def read_json(path_or_file, *, filename: str, limits: Limits | None = None):
             f"Ce fichier JSON est mal formé (ligne {exc.lineno}, colonne {exc.colno}) : vérifiez qu'il est "
             "complet (téléchargement interrompu ?) et qu'il n'a pas été modifié à la main."
         ) from exc
-    except (
-        RecursionError,
-        ValueError,
-    ) as exc:  # nesting beyond the parser's stack, integers of 4,300+ digits
+    # Nesting beyond the parser's stack, integers of 4,300+ digits.
+    except (RecursionError, ValueError) as exc:
         raise ImportRefused(
             "Ce fichier JSON est imbriqué trop profondément ou contient un nombre démesuré : il est refusé."
         ) from exc

@@ -24,13 +24,11 @@ from clausier.matching.models import (
     Candidacy,
     CandidacyCriterion,
     CandidacyStatus,
-    CandidacyTransition,
     EvidenceKind,
     JobOffer,
     OfferStatus,
     Proposal,
     ProposalStatus,
-    ProposalTransition,
 )
 from clausier.notifications.delivery import notify
 from clausier.notifications.models import Category
@@ -38,7 +36,6 @@ from clausier.organizations.access import current_organization
 from clausier.organizations.models import OrganizationKind, Partnership
 from clausier.participants import actions as participant_actions
 from clausier.participants.actions import CriterionLine
-from clausier.participants.duplicates import find_duplicates
 from clausier.procurement.models import Award
 from clausier.reference.models import Modality
 from clausier.utils.locking import check_version, claim
@@ -70,6 +67,22 @@ def _check_staff(facilitator_id, by, *, about: str = "") -> None:
 
 def _clean(value):
     return " ".join(value.split()) if isinstance(value, str) else value
+
+
+def _user(by):
+    """`by` as a stored user: None for a script or an anonymous caller."""
+    return by if getattr(by, "is_authenticated", False) else None
+
+
+def _log_transition(row, *, from_status, by, comment=""):
+    """One row of the transition log of `row` (a candidacy or a proposal), to its current status."""
+    row.transitions.create(
+        from_status=from_status,
+        to_status=row.status,
+        by=_user(by),
+        organization=current_organization(by),
+        comment=comment,
+    )
 
 
 def _criteria_problems(lines, *, opinion: str, today: datetime.date) -> list[str]:
@@ -122,17 +135,6 @@ TEXT_FIELDS = {
 }
 
 
-def _candidacy_transition(candidacy, *, from_status, by, comment=""):
-    CandidacyTransition.objects.create(
-        candidacy=candidacy,
-        from_status=from_status,
-        to_status=candidacy.status,
-        by=by if getattr(by, "is_authenticated", False) else None,
-        organization=current_organization(by),
-        comment=comment,
-    )
-
-
 def propose_candidacy(
     *, facilitator, by, wished_jobs=(), criteria: list[CriterionLine] = (), **values
 ) -> Candidacy:
@@ -179,7 +181,7 @@ def propose_candidacy(
         candidacy = Candidacy(
             facilitator=facilitator,
             prescriber=prescriber,
-            proposed_by=by if getattr(by, "is_authenticated", False) else None,
+            proposed_by=_user(by),
         )
         for name, value in values.items():
             setattr(candidacy, name, "" if value is None and name in TEXT_FIELDS else value)
@@ -194,7 +196,7 @@ def propose_candidacy(
             )
             for line in criteria
         )
-        _candidacy_transition(candidacy, from_status="", by=by)
+        _log_transition(candidacy, from_status="", by=by)
         changes = {key: [None, value] for key, value in snapshot(candidacy).items()}
         changes["wished_jobs"] = [None, [job.code for job in wished_jobs]]
         changes["criteria"] = [None, [line.criterion.code for line in criteria]]
@@ -253,10 +255,7 @@ def validate_candidacy(
                 raise Refused("Cette fiche a été fusionnée dans une autre : rattachez la fiche conservée.")
             linked = True
         else:
-            duplicates = find_duplicates(
-                row.facilitator_id, row.first_name, row.last_name, row.birth_date, row.birth_name
-            )
-            if duplicates and not create_anyway:
+            if not create_anyway and row.possible_duplicates():
                 raise Refused(
                     "Cette personne a peut-être déjà une fiche : rattachez la candidature à la fiche existante, "
                     "ou confirmez qu'il s'agit d'une autre personne."
@@ -296,7 +295,7 @@ def validate_candidacy(
         row.decided_at = timezone.now()
         row.decided_by = by
         row.save(update_fields=["status", "participant", "decided_at", "decided_by", "updated_at"])
-        _candidacy_transition(row, from_status=CandidacyStatus.PROPOSED, by=by, comment=comment)
+        _log_transition(row, from_status=CandidacyStatus.PROPOSED, by=by, comment=comment)
         how = "rattachée à la fiche existante" if linked else "fiche participant créée"
         record(
             action=Action.TRANSITION,
@@ -324,7 +323,7 @@ def decline_candidacy(*, candidacy: Candidacy, by, reason: str) -> Candidacy:
         row.decided_at = timezone.now()
         row.decided_by = by
         row.save(update_fields=["status", "decline_reason", "decided_at", "decided_by", "updated_at"])
-        _candidacy_transition(row, from_status=CandidacyStatus.PROPOSED, by=by, comment=reason)
+        _log_transition(row, from_status=CandidacyStatus.PROPOSED, by=by, comment=reason)
         record(
             action=Action.TRANSITION,
             obj=row,
@@ -371,6 +370,11 @@ def _check_offer_author(*, facilitator_id, company, by) -> None:
     raise Refused("Vous n'avez pas le droit de modifier les offres de cette entreprise.")
 
 
+def _set_offer_values(offer, values: dict) -> None:
+    for name, value in values.items():
+        setattr(offer, name, "" if value is None and name in ("description", "place") else value)
+
+
 def _offer_problems(values: dict, *, positions_filled: int = 0) -> list[str]:
     problems = [message for name, message in REQUIRED_OFFER_FIELDS.items() if values.get(name) in (None, "")]
     start, end = values.get("start_date"), values.get("end_date")
@@ -407,12 +411,11 @@ def create_offer(*, lot, company, by, publish: bool = False, **values) -> JobOff
             facilitator_id=lot.facilitator_id,
             lot=lot,
             company=company,
-            posted_by=by if getattr(by, "is_authenticated", False) else None,
+            posted_by=_user(by),
             posted_as=current_organization(by),
             status=OfferStatus.OPEN if publish else OfferStatus.DRAFT,
         )
-        for name, value in values.items():
-            setattr(offer, name, "" if value is None and name in ("description", "place") else value)
+        _set_offer_values(offer, values)
         offer.save()
         record(action=Action.CREATE, obj=offer, by=by, detail=f"offre d'emploi sur le {lot}")
     return offer
@@ -433,8 +436,7 @@ def update_offer(*, offer: JobOffer, by, expected_version: int | None = None, **
         if problems:
             raise Refused(problems)
         before = snapshot(row)
-        for name, value in values.items():
-            setattr(row, name, "" if value is None and name in ("description", "place") else value)
+        _set_offer_values(row, values)
         changes = diff(before, snapshot(row))
         check_version(row, expected_version)
         if changes:
@@ -478,17 +480,6 @@ def change_offer_status(*, offer: JobOffer, to: str, by, comment: str = "") -> J
 
 
 # --- Proposals ------------------------------------------------------------------------------------------------
-
-
-def _proposal_transition(proposal, *, from_status, by, comment=""):
-    ProposalTransition.objects.create(
-        proposal=proposal,
-        from_status=from_status,
-        to_status=proposal.status,
-        by=by if getattr(by, "is_authenticated", False) else None,
-        organization=current_organization(by),
-        comment=comment,
-    )
 
 
 def _availability(participant) -> datetime.date | None:
@@ -543,7 +534,7 @@ def shortlist(*, offer: JobOffer, participant, by, comment: str = "") -> Proposa
                 shortlisted_by=by,
             )
             before, action = "", Action.CREATE
-        _proposal_transition(proposal, from_status=before, by=by, comment=comment)
+        _log_transition(proposal, from_status=before, by=by, comment=comment)
         record(
             action=action,
             obj=proposal,
@@ -574,7 +565,7 @@ def send_shortlist(*, offer: JobOffer, by) -> list[Proposal]:
             proposal.status = ProposalStatus.SENT
             proposal.sent_at = now
             proposal.save(update_fields=["status", "sent_at", "updated_at"])
-            _proposal_transition(proposal, from_status=ProposalStatus.SHORTLISTED, by=by)
+            _log_transition(proposal, from_status=ProposalStatus.SHORTLISTED, by=by)
             record(
                 action=Action.TRANSITION,
                 obj=proposal,
@@ -607,7 +598,7 @@ def answer_proposal(*, proposal: Proposal, by, accept: bool, reason: str = "") -
         row.answered_at = timezone.now()
         row.refusal_reason = "" if accept else reason
         row.save(update_fields=["status", "answered_at", "refusal_reason", "updated_at"])
-        _proposal_transition(row, from_status=ProposalStatus.SENT, by=by, comment=reason)
+        _log_transition(row, from_status=ProposalStatus.SENT, by=by, comment=reason)
         record(
             action=Action.TRANSITION,
             obj=row,
@@ -639,7 +630,7 @@ def withdraw_proposal(*, proposal: Proposal, by, comment: str = "") -> Proposal:
         before = row.status
         row.status = ProposalStatus.WITHDRAWN
         row.save(update_fields=["status", "updated_at"])
-        _proposal_transition(row, from_status=before, by=by, comment=comment)
+        _log_transition(row, from_status=before, by=by, comment=comment)
         record(
             action=Action.TRANSITION,
             obj=row,
@@ -708,7 +699,7 @@ def hire(
         row.status = ProposalStatus.HIRED
         row.contract = contract
         row.save(update_fields=["status", "contract", "updated_at"])
-        _proposal_transition(row, from_status=ProposalStatus.ACCEPTED, by=by)
+        _log_transition(row, from_status=ProposalStatus.ACCEPTED, by=by)
         record(
             action=Action.TRANSITION,
             obj=row,

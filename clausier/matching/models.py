@@ -15,6 +15,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from clausier.participants.duplicates import find_duplicates
 from clausier.participants.models import AssessmentCriterion, Participant, Sex
 from clausier.utils.locking import version_field
 from clausier.utils.models import TenantModel, TenantQuerySet
@@ -127,6 +128,12 @@ class Candidacy(TenantModel):
 
     def __str__(self):
         return f"Candidature de {self.first_name} {self.last_name.upper()}"
+
+    def possible_duplicates(self):
+        """The facilitator's participant records that may be this person (`find_duplicates`), best first."""
+        return find_duplicates(
+            self.facilitator_id, self.first_name, self.last_name, self.birth_date, self.birth_name
+        )
 
 
 class CandidacyCriterion(models.Model):

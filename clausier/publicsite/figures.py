@@ -51,10 +51,6 @@ def data_version(facilitator) -> str:
     )
 
 
-def cache_key(facilitator, version: str, day: datetime.date) -> str:
-    return f"publicsite:figures:{facilitator.pk}:{version}:{day.isoformat()}"
-
-
 def compute(facilitator, day: datetime.date) -> PublicFigures:
     figures = territory_figures(facilitator)
     return PublicFigures(
@@ -81,12 +77,7 @@ def cached_on_data(facilitator, name: str, compute, *, day: datetime.date):
 def public_figures(facilitator, today: datetime.date | None = None) -> PublicFigures:
     """The figures of the public page: from the cache when the data have not changed since."""
     day = today or timezone.localdate()
-    key = cache_key(facilitator, data_version(facilitator), day)
-    figures = cache.get(key)
-    if figures is None:
-        figures = compute(facilitator, day)
-        cache.set(key, figures, CACHE_SECONDS)
-    return figures
+    return cached_on_data(facilitator, "publicsite:figures", lambda: compute(facilitator, day), day=day)
 
 
 def bump(facilitator_id: int) -> None:

@@ -4,7 +4,6 @@ live figures, its documentation space, and the simulator "Simulateur d'heures d'
 from decimal import Decimal
 
 from django.contrib.auth.decorators import login_not_required
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -16,7 +15,7 @@ from django.views.generic import TemplateView
 from clausier.organizations.models import FacilitatorSettings, Organization, OrganizationKind
 from clausier.procurement.parameters import platform_parameters, simulate, sizing_parameters
 from clausier.publicsite.actions import profile_of
-from clausier.publicsite.figures import CACHE_SECONDS, data_version, public_figures
+from clausier.publicsite.figures import cached_on_data, public_figures
 from clausier.publicsite.forms import SimulatorForm
 from clausier.publicsite.models import Audience, Partner, PublicDocument
 from clausier.reporting.charts import Point, bar_chart
@@ -258,11 +257,9 @@ def opendata_communes(request, slug):
     live figures: recomputed when the facilitator's data change, or the next day."""
     facilitator = public_facilitator_or_404(slug)
     day = timezone.localdate()
-    key = f"publicsite:opendata:{facilitator.pk}:{data_version(facilitator)}:{day.isoformat()}"
-    text = cache.get(key)
-    if text is None:
-        text = opendata_csv(facilitator, today=day)
-        cache.set(key, text, CACHE_SECONDS)
+    text = cached_on_data(
+        facilitator, "publicsite:opendata", lambda: opendata_csv(facilitator, today=day), day=day
+    )
     response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'inline; filename="{slug}-beneficiaires-par-commune.csv"'
     schema = request.build_absolute_uri(reverse("public:home", kwargs={"slug": slug}) + "#donnees-ouvertes")

@@ -183,17 +183,10 @@ def persons(f: IndicatorFilter, key: bytes) -> list[dict]:
         .values_list("person", "n")
         .order_by()
     )
-    hours = dict(
-        f.hours(through=("contract", "contract__participant"))
-        .annotate(person=HOURS_PERSON)
-        .values("person")
-        .annotate(h=Sum("counted_hours"))
-        .values_list("person", "h")
-        .order_by()
-    )
     worked = (
         f.hours(through=("contract", "contract__participant")).annotate(person=HOURS_PERSON).values("person")
     )
+    hours = dict(worked.annotate(h=Sum("counted_hours")).values_list("person", "h").order_by())
     records = Participant.objects.filter(
         Q(pk__in=people(f)) | Q(pk__in=worked), facilitator=f.facilitator
     ).values_list("pk", "first_name", "last_name", "birth_date", "anonymised_on", "uuid")

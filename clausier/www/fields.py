@@ -1,4 +1,4 @@
-"""Form fields that read what people type in France: "1 000 000,50 €", "5 %", "0,05", "31/12/2025",
+"""Form fields that read what people type in France: "1 000 000,50 €", "1 600", "5 %", "0,05", "31/12/2025",
 "123 456 789 00012", "Toulouse (31555)"."""
 
 import re
@@ -63,6 +63,15 @@ class FrenchDecimalField(forms.DecimalField):
         if isinstance(value, Decimal | int):
             return fr_number(value, decimals=None, grouping=False)
         return value
+
+
+class FrenchIntegerField(forms.IntegerField):
+    """A whole number typed the French way: "1 600", with a (narrow) no-break space or not."""
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = SPACES.sub("", value)
+        return super().to_python(value)
 
 
 class RateField(FrenchDecimalField):

@@ -23,7 +23,7 @@ from clausier.procurement.parameters import (
     sizing_parameters,
 )
 from clausier.reference.models import ContractType, LotFamily, Modality
-from clausier.www.fields import FrenchDateField, FrenchDecimalField, RateField
+from clausier.www.fields import FrenchDateField, FrenchDecimalField, FrenchIntegerField, RateField
 from clausier.www.forms import DATES_ORDER_ERROR, UuidModelChoiceField
 from clausier.www.mixins import DsfrFormMixin
 
@@ -107,13 +107,6 @@ class ThresholdsForm(DsfrFormMixin, forms.Form):
         decimal_places=2,
         help_text="Au-delà, la saisie des heures est refusée (220 h par défaut).",
     )
-
-
-class FrenchIntegerField(forms.IntegerField):
-    def to_python(self, value):
-        if isinstance(value, str):
-            value = "".join(value.split())  # "1 600", with a (narrow) no-break space or not
-        return super().to_python(value)
 
 
 def bounded_integer(label: str, bounds: tuple[int, int], range_error: str, help_text: str):

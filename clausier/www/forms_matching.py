@@ -10,7 +10,7 @@ from django import forms
 from django.utils import timezone
 from dsfr.utils import dsfr_input_class_attr
 
-from clausier.matching.actions import CANDIDACY_FIELDS
+from clausier.matching.actions import CANDIDACY_FIELDS, OFFER_FIELDS
 from clausier.matching.models import SITUATION_CHOICES
 from clausier.matching.pool import Zone
 from clausier.organizations.models import Organization, OrganizationKind
@@ -257,7 +257,7 @@ class OfferForm(DsfrFormMixin, forms.Form):
         among the companies awarded the lot."""
         self.lot, self.company, self.instance = lot, company, instance
         if instance is not None:
-            initial = {name: getattr(instance, name) for name in OFFER_INITIAL}
+            initial = {name: getattr(instance, name) for name in OFFER_FIELDS}
             initial["rome_job"] = instance.rome_job.code
             initial["contract_type"] = instance.contract_type.code
             kwargs["initial"] = {**initial, **kwargs.get("initial", {})}
@@ -286,21 +286,7 @@ class OfferForm(DsfrFormMixin, forms.Form):
         return self.cleaned_data
 
     def offer_values(self) -> dict:
-        return {name: self.cleaned_data[name] for name in OFFER_INITIAL}
-
-
-OFFER_INITIAL = (
-    "title",
-    "rome_job",
-    "contract_type",
-    "start_date",
-    "end_date",
-    "weekly_hours",
-    "positions",
-    "commune",
-    "place",
-    "description",
-)
+        return {name: self.cleaned_data[name] for name in OFFER_FIELDS}
 
 
 class OfferChoiceForm(DsfrFormMixin, forms.Form):

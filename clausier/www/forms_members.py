@@ -11,14 +11,13 @@ class InvitationForm(DsfrFormMixin, forms.Form):
     email = forms.EmailField(
         label="Adresse e-mail",
         max_length=254,
-        help_text="La personne reçoit un lien à usage unique, valable 7 jours.",
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
     )
     role = forms.ChoiceField(
         label="Rôle", choices=Role.choices, initial=Role.MEMBER, widget=forms.RadioSelect
     )
 
-    def __init__(self, *args, days=7, **kwargs):
+    def __init__(self, *args, days, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["email"].help_text = f"La personne reçoit un lien à usage unique, valable {days} jours."
         self.fields["role"].help_text = (

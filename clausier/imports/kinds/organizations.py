@@ -31,7 +31,7 @@ from clausier.organizations.models import Organization, OrganizationKind, Partne
 from clausier.reference.models import OrganizationCategory
 
 from ..acting import acting_for
-from ..pipeline import CREATE, UNCHANGED, UPDATE, Field, Item, Kind, Validation
+from ..pipeline import CREATE, UNCHANGED, UPDATE, Field, Item, Kind, Validation, parse_cells
 from ..values import (
     ValueProblem,
     is_blank,
@@ -143,29 +143,21 @@ class OrganizationsKind(Kind):
         lookups = Lookups(self)
         parsed: list[tuple[int, dict]] = []
         seen: dict[str, int] = {}
+        required = {f.key for f in self.fields if f.required}
+
+        def parse(key, value):
+            if is_blank(value):
+                raise ValueProblem(lookups.missing(key))
+            return value if key == "commune" else lookups.parse(key, value)  # commune: below
+
         for row in validation.records.rows:
-            cells, width = row.cells, len(row.cells)
-            values, ok = {}, True
-            for key, column in columns.items():
-                value = cells[column.index] if column.index < width else None
-                if is_blank(value):
-                    if self.field(key).required:
-                        validation.add(row.number, column, lookups.missing(key))
-                        ok = False
-                    continue
-                if key == "commune":
-                    continue  # below: the postal code tells homonyms apart
+            values, ok = parse_cells(validation, row, parse, required)
+            if "commune" in values:  # after the other cells: the postal code tells homonyms apart
                 try:
-                    values[key] = lookups.parse(key, value)
+                    values["commune"] = lookups.commune(values["commune"], values.get("postal_code"))
                 except ValueProblem as problem:
-                    validation.add(row.number, column, problem.message)
-                    ok = False
-            commune = columns.get("commune")
-            if commune is not None and commune.index < width and not is_blank(cells[commune.index]):
-                try:
-                    values["commune"] = lookups.commune(cells[commune.index], values.get("postal_code"))
-                except ValueProblem as problem:
-                    validation.add(row.number, commune, problem.message)
+                    del values["commune"]
+                    validation.add(row.number, columns["commune"], problem.message)
                     ok = False
             if "commune" in values and "postal_code" in values:
                 try:

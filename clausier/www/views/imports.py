@@ -36,10 +36,10 @@ from clausier.imports.template import statement_template, template_filename
 from clausier.organizations.access import get_object_for_user_or_404
 from clausier.organizations.models import Organization
 from clausier.utils.dates import month_label
+from clausier.utils.exports import XLSX_CONTENT_TYPE
 from clausier.www.mixins import DsfrFormMixin, FacilitatorStaffRequiredMixin
 from clausier.www.views.hours import parse_month, previous_month, today
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHOWN_PROBLEMS = 200
 
 
@@ -110,12 +110,8 @@ ONLY_NEW = "nouveaux_seulement"  # commit (POST) parameter: DECP, import only th
 def _options(data) -> dict:
     """The kind's options chosen on the preview: create the likely duplicates anyway (participants), import
     only the markets not yet followed (DECP)."""
-    options = {}
-    if data.get(CREATE_DUPLICATES):
-        options["create_duplicates"] = True
-    if data.get(ONLY_NEW):
-        options["only_new"] = True
-    return options
+    options = {CREATE_DUPLICATES: "create_duplicates", ONLY_NEW: "only_new"}
+    return {option: True for parameter, option in options.items() if data.get(parameter)}
 
 
 def _records(run: ImportRun):
@@ -439,7 +435,7 @@ class StatementTemplateView(FacilitatorStaffRequiredMixin, View):
         data = statement_template(facilitator=request.organization, employer=employer, month=month)
         # Names and birth dates leave the application: an export of personal data, logged.
         record(action=Action.EXPORT, obj=employer, by=request.user, detail=f"modèle de relevé {month:%m/%Y}")
-        response = HttpResponse(data, content_type=XLSX)
+        response = HttpResponse(data, content_type=XLSX_CONTENT_TYPE)
         response["Content-Disposition"] = f'attachment; filename="{template_filename(employer, month)}"'
         response["X-Clausier-Month"] = month_label(month)
         return response

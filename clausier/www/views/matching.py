@@ -41,7 +41,6 @@ from clausier.organizations.access import (
     is_facilitator_staff,
 )
 from clausier.organizations.models import Organization, OrganizationKind
-from clausier.participants.duplicates import find_duplicates
 from clausier.participants.models import Participant
 from clausier.procurement.models import Lot
 from clausier.utils.locking import OptimisticLockMixin
@@ -223,17 +222,7 @@ class CandidacyDetailView(DetailView):
         context["lines"] = list(candidacy.criterion_lines.select_related("criterion"))
         context["transitions"] = list(candidacy.transitions.select_related("by", "organization"))
         context["can_review"] = context["is_staff_view"] and candidacy.status == CandidacyStatus.PROPOSED
-        context["duplicates"] = (
-            find_duplicates(
-                candidacy.facilitator_id,
-                candidacy.first_name,
-                candidacy.last_name,
-                candidacy.birth_date,
-                candidacy.birth_name,
-            )
-            if context["can_review"]
-            else []
-        )
+        context["duplicates"] = candidacy.possible_duplicates() if context["can_review"] else []
         return context
 
 
@@ -262,11 +251,7 @@ class CandidacyValidateView(StaffFormView):
         return super().get(request, *args, **kwargs)
 
     def get_extra_form_kwargs(self):
-        c = self.parent
-        self.duplicates = find_duplicates(
-            c.facilitator_id, c.first_name, c.last_name, c.birth_date, c.birth_name
-        )
-        return {"candidacy": c, "duplicates": self.duplicates}
+        return {"candidacy": self.parent, "duplicates": self.parent.possible_duplicates()}
 
     def form_valid(self, form):
         try:
@@ -407,9 +392,7 @@ class OfferCreateView(PartnerFormView):
             )
         return super().dispatch(request, *args, **kwargs)
 
-    @property
-    def title(self):
-        return "Nouvelle offre d'emploi"
+    title = "Nouvelle offre d'emploi"
 
     def posting_company(self):
         org = current_organization(self.request.user)

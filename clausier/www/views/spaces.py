@@ -342,10 +342,8 @@ class EmployerGridView(KindRequiredMixin, MonthlyGrid):
         return [("Mon espace", reverse("www:dashboard"))]
 
     def max_hours(self, contract):
-        cache = self.__dict__.setdefault("_maximum", {})
-        if contract.facilitator_id not in cache:
-            cache[contract.facilitator_id] = max_monthly_hours(contract.facilitator)
-        return cache[contract.facilitator_id]
+        # The contract's own facilitator (an employer may work with several); its settings are selected below.
+        return max_monthly_hours(contract.facilitator)
 
     def setup_subject(self):
         super().setup_subject()
