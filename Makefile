@@ -46,7 +46,11 @@ test-browser: install
 		echo "Tests navigateur non lancés : /usr/bin/chromium absent (apt-get install chromium)."; \
 	fi
 
+# The project reads nothing outside itself: no tracked file but documentation may name the folder beside it
+# (the pattern is split so that this line does not match itself).
 lint: install
+	@if git grep -n -I -e '\.\./shar''ed' -- ':!*.md' ':!docs/'; then \
+		echo "Ces fichiers nomment un dossier hors du dépôt : Clausier doit se suffire à lui-même."; exit 1; fi
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(TEST_ENV) $(BIN)/clausier makemigrations --check --dry-run

@@ -3,7 +3,7 @@
     DEBUG=1 .venv/bin/python -m bench.qpv [--points 10000] [--database-url URL]
 
 Same base as `bench.duplicates` (DATABASE_URL if PostgreSQL, else `clausier_bench_dup`). The real 2015
-perimeters of Occitanie (../shared/data/qpv/) are imported (idempotent), then random points are drawn over
+perimeters of Occitanie (shipped in clausier/reference/official/) are imported (idempotent), then random points are drawn over
 Toulouse Métropole's area (a few percent fall in a QPV) and looked up:
 
 - `qpv_at_many(points, date)`: the batch path (one version check, one vectorised STRtree query);
@@ -21,11 +21,11 @@ from pathlib import Path
 TARGET_S = 2.0
 DAY = datetime.date(2020, 6, 1)
 QPV_FILE = (
-    Path(__file__).resolve().parent.parent.parent
-    / "shared"
-    / "data"
-    / "qpv"
-    / ("qpv2015_occitanie_hackaviz2021.geojson")
+    Path(__file__).resolve().parent.parent
+    / "clausier"
+    / "reference"
+    / "official"
+    / "qpv2015_occitanie.geojson.xz"
 )
 
 

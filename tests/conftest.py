@@ -44,10 +44,12 @@ def _empty_cache():
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """Load the reference data once per session (factories fall back to `get_or_create` by code)."""
+    """Load the small reference tables once per session (factories fall back to `get_or_create` by code).
+
+    The official data sets (ROME, NAF, communes, QPV) are loaded only by the tests that need them."""
     if "load_reference" in get_commands():
         with django_db_blocker.unblock():
-            call_command("load_reference", verbosity=0)
+            call_command("load_reference", "--sans-officiel", verbosity=0)
 
 
 # --- Strict environment: no network, loud templates ---------------------------------------------------------

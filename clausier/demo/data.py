@@ -1,7 +1,7 @@
-"""Tables embedded in the demo generator, so that it runs without `../shared/data`.
+"""Tables embedded in the demo generator, so that it builds even before the official data is loaded.
 
-The communes are the 37 members of Toulouse Métropole (COG 2026; a test checks this table against
-`../shared/data/communes/communes_toulouse_metropole.csv`). Buyers are real public bodies of the
+The communes are the 37 members of Toulouse Métropole (COG 2026; a test checks this table against the
+official list, `tests/data/communes_toulouse_metropole.csv`). Buyers are real public bodies of the
 territory; companies, insertion structures and people are invented.
 """
 

@@ -34,7 +34,6 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from django.contrib.auth.hashers import make_password
-from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import IntegrityError, models, transaction
 from django.db.models.deletion import ProtectedError, RestrictedError
@@ -226,17 +225,16 @@ class SiretMaker:
 
 
 def ensure_reference() -> None:
-    """Load the reference tables (`clausier load_reference`), through the loader if the command is absent."""
-    from io import StringIO
+    """Load the small reference tables; the official data (ROME, communes, QPV) is `clausier load_reference`'s,
+    which `make run` calls first: the demo then uses the real referentials, and builds without them too."""
+    from clausier.reference.loader import load_reference
 
-    try:
-        call_command("load_reference", stdout=StringIO())
-    except CommandError as exc:
-        if "Unknown command" not in str(exc):
-            raise
-        from clausier.reference.loader import load_reference
+    load_reference()
 
-        load_reference()
+
+# Postal codes drawn from the demo's own table, never from the database row: the same draws whether the
+# communes come from the official COG (`clausier load_reference`) or from `ensure_communes`.
+POSTAL_CODES = {code: postal.split("|") for code, _, postal, _ in data.COMMUNES}
 
 
 def ensure_communes() -> dict[str, Commune]:
@@ -249,7 +247,7 @@ def ensure_communes() -> dict[str, Commune]:
         Commune(
             insee_code=code,
             name=name,
-            postal_codes=postal,
+            postal_codes=" ".join(POSTAL_CODES[code]),
             department_code="31",
             epci_code=epci_code,
             epci_name=epci_name,
@@ -472,7 +470,7 @@ class TerritoryBuilder:
             name=f"{name}{self.spec.partner_suffix}",
             category=self.ref.category.get(category),
             siret=self.sirets.make(public=public),
-            postal_code=commune.postal_codes.split("|")[0],
+            postal_code=POSTAL_CODES[commune.insee_code][0],
             commune=commune,
         )
 
@@ -1355,7 +1353,7 @@ class TerritoryBuilder:
                 birth_date=birth,
                 sex=sex,
                 address=f"{rng.randint(1, 180)} {rng.choice(data.STREETS)}" if rng.random() < 0.8 else "",
-                postal_code=rng.choice(commune.postal_codes.split("|")),
+                postal_code=rng.choice(POSTAL_CODES[commune.insee_code]),
                 commune=commune,
                 qualification_level=self.ref.qualification[qual],
                 situation_at_entry=situation,
@@ -1823,7 +1821,7 @@ class TerritoryBuilder:
                 "sex": sex,
                 "phone": "06 " + " ".join(str(rng.randint(10, 99)) for _ in range(4)),
                 "address": f"{rng.randint(1, 120)} {rng.choice(data.STREETS)}",
-                "postal_code": rng.choice(commune.postal_codes.split("|")),
+                "postal_code": rng.choice(POSTAL_CODES[commune.insee_code]),
                 "commune": commune,
                 "situation": "young",
                 "qualification_level": self.ref.qualification["infra3"],
@@ -2103,8 +2101,8 @@ class TerritoryBuilder:
 
 
 # The official labels (ROME 4.0, version 458 of France Travail) of the few jobs the demo's matching uses:
-# created only when the referential is not imported (`clausier reference import-rome`, which would then
-# find them unchanged). The demo never reads ../shared/data: it must build anywhere.
+# created only when the referential is not loaded (`clausier load_reference`, which `make run` calls first,
+# loads the whole ROME that ships with Clausier).
 ROME_VERSION = "ROME v458"
 ROME_GRAND_DOMAINS = {
     "F": "Construction, Bâtiment et Travaux publics",

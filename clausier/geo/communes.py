@@ -23,6 +23,7 @@ from pathlib import Path
 from django.db import transaction
 
 from clausier.geo.models import Commune
+from clausier.utils.compressed import DECOMPRESSION_ERRORS, open_text, plain_name
 
 BATCH_SIZE = 1000
 INSEE_CODE = re.compile(r"^(\d{2}|2A|2B)\d{3}$")
@@ -115,7 +116,7 @@ def import_communes(path: Path | str, departments: list[str] | None = None) -> C
     """Upsert the communes of a COG or commune-list CSV file; `departments` keeps only those départements."""
     path = Path(path)
     fmt, rows = _read(path)
-    report = CommuneImportReport(file_name=path.name, format=fmt)
+    report = CommuneImportReport(file_name=plain_name(path), format=fmt)
     wanted = {d.upper() for d in departments} if departments else None
     communes = _communes(path, fmt, rows, wanted, report)
     report.read = len(communes)
@@ -151,10 +152,12 @@ def import_communes(path: Path | str, departments: list[str] | None = None) -> C
 
 def _read(path: Path) -> tuple[CommuneFormat, list[dict[str, str]]]:
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
+        with open_text(path) as handle:
             text = handle.read()
     except FileNotFoundError as exc:
         raise CommuneFileError(f"Fichier {path} introuvable.") from exc
+    except DECOMPRESSION_ERRORS as exc:
+        raise CommuneFileError(f"Fichier {path.name} : fichier compressé illisible ({exc}).") from exc
     except UnicodeDecodeError as exc:
         raise CommuneFileError(f"Fichier {path.name} : encodage non reconnu, UTF-8 attendu.") from exc
     first_line = text.split("\n", 1)[0]

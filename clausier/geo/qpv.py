@@ -31,6 +31,7 @@ from django.db.models import Count, Max
 from shapely.geometry import mapping, shape
 
 from clausier.geo.models import Qpv
+from clausier.utils.compressed import DECOMPRESSION_ERRORS, plain_name, read_bytes
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,7 @@ def qpv_at_many(points: list[tuple[float, float]], day: datetime.date) -> list[Q
 
 # --- Import ---------------------------------------------------------------------------------------------------
 
-# Property names: the 2015 files (CGET, as in ../shared/data/qpv/) and the 2024 ANCT file.
+# Property names: the 2015 files (CGET, as in clausier/reference/official/) and the 2024 ANCT file.
 CODE_KEYS = ("code_qp",)
 NAME_KEYS = ("lib_qp", "nom_qp")
 COMMUNE_KEYS = ("insee_com", "code_commune")
@@ -233,7 +234,7 @@ def import_qpv(path: Path | str, millesime: int) -> QpvImportReport:
     if millesime not in MILLESIMES:
         raise QpvFileError(f"Millésime {millesime} inconnu : 2015 ou 2024 attendu.")
     spec = MILLESIMES[millesime]
-    report = QpvImportReport(file_name=path.name, millesime=millesime)
+    report = QpvImportReport(file_name=plain_name(path), millesime=millesime)
     features = _read_features(path)
     perimeters = _perimeters(path, spec, features, report)
     report.read = len(perimeters)
@@ -286,10 +287,10 @@ def import_qpv(path: Path | str, millesime: int) -> QpvImportReport:
 
 def _read_features(path: Path) -> list:
     try:
-        data = json.loads(path.read_bytes())
+        data = json.loads(read_bytes(path))
     except FileNotFoundError as exc:
         raise QpvFileError(f"Fichier {path} introuvable.") from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, *DECOMPRESSION_ERRORS) as exc:
         raise QpvFileError(
             f"Fichier {path.name} : ce n'est pas un fichier GeoJSON lisible ({exc}). Aucun QPV n'a été importé."
         ) from exc

@@ -217,3 +217,31 @@ class NafCode(models.Model):
 
     def __str__(self):
         return f"{self.code} — {self.label}"
+
+
+class OfficialDataset(models.Model):
+    """What is loaded of each official open-data set (`clausier load_reference`, `clausier reference update`).
+
+    `sha256` identifies the loaded files: the shipped ones (their manifest checksums) or what was downloaded.
+    A dataset updated from its publisher is never taken back to the older version that ships with Clausier.
+    """
+
+    class Origin(models.TextChoices):
+        SHIPPED = "shipped", "livré avec Clausier"
+        DOWNLOADED = "downloaded", "téléchargé chez l'éditeur"
+
+    key = models.CharField("jeu de données", max_length=30, unique=True)
+    version = models.CharField("version", max_length=200)
+    origin = models.CharField("origine", max_length=10, choices=Origin.choices)
+    source_url = models.URLField("adresse", max_length=500, blank=True)
+    sha256 = models.CharField("empreinte SHA-256", max_length=64)
+    rows = models.PositiveIntegerField("lignes lues", default=0)
+    loaded_at = models.DateTimeField("chargé le")
+
+    class Meta:
+        verbose_name = "jeu de données officiel"
+        verbose_name_plural = "jeux de données officiels"
+        ordering = ["key"]
+
+    def __str__(self):
+        return f"{self.key} — {self.version} ({self.get_origin_display()})"

@@ -1,4 +1,5 @@
-"""The large public referentials, read from their official CSV files where the operator keeps them:
+"""The large public referentials, read from their official CSV files (plain or compressed; the versions that
+ship with Clausier are in `clausier/reference/official/`, loaded by `clausier load_reference`):
 
 - ROME 4.0 of France Travail (grands domaines, domaines professionnels, métiers, appellations): the folder of
   the open-data distribution (`rome_vNNN_grand_domaine.csv`, `…_domaine_professionnel.csv`,
@@ -17,6 +18,7 @@ from pathlib import Path
 from django.db import transaction
 
 from clausier.reference.models import NafCode, RomeAppellation, RomeDomain, RomeJob
+from clausier.utils.compressed import DECOMPRESSION_ERRORS, SUFFIXES, open_text, plain_name
 
 
 class ReferentialError(Exception):
@@ -37,7 +39,7 @@ def _rows(path: Path, required: set[str]) -> list[dict]:
     if not path.is_file():
         raise ReferentialError(f"Fichier introuvable : {path}")
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
+        with open_text(path) as handle:
             reader = csv.DictReader(handle)
             missing = required - set(reader.fieldnames or [])
             if missing:
@@ -47,10 +49,15 @@ def _rows(path: Path, required: set[str]) -> list[dict]:
             return list(reader)
     except UnicodeDecodeError as exc:
         raise ReferentialError(f"{path.name} n'est pas en UTF-8.") from exc
+    except DECOMPRESSION_ERRORS as exc:
+        raise ReferentialError(f"{path.name} : fichier compressé illisible ({exc}).") from exc
 
 
 def _one(folder: Path, pattern: str) -> Path:
-    matches = sorted(folder.glob(pattern))
+    """The last file matching `pattern`, plain or compressed (`….csv`, `….csv.xz`, `….csv.gz`)."""
+    matches = sorted(
+        {path for suffix in ("", *SUFFIXES) for path in folder.glob(pattern + suffix)}, key=plain_name
+    )
     if not matches:
         raise ReferentialError(f"Aucun fichier « {pattern} » dans {folder}.")
     return matches[-1]
@@ -138,8 +145,8 @@ def import_rome(folder) -> dict[str, Counts]:
 @transaction.atomic
 def import_naf(folder) -> Counts:
     folder = Path(folder)
-    sections = _rows(folder / "naf_rev2_sections.csv", {"code_section", "libelle_section"})
-    codes = _rows(folder / "naf_rev2_codes.csv", {"code", "niveau", "code_section", "libelle"})
+    sections = _rows(_one(folder, "naf_rev2_sections.csv"), {"code_section", "libelle_section"})
+    codes = _rows(_one(folder, "naf_rev2_codes.csv"), {"code", "niveau", "code_section", "libelle"})
     rows = {
         r["code_section"]: {"level": "section", "label": r["libelle_section"], "section": r["code_section"]}
         for r in sections

@@ -17,7 +17,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -43,11 +42,12 @@ from tests.factories import (
     UserFactory,
     add_months,
 )
+from tests.official_data import OFFICIAL
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-ROME_FOLDER = Path(settings.BASE_DIR).parent / "shared" / "data" / "rome_naf"
+ROME_FOLDER = OFFICIAL
 FIRST, LAST = "Ysaline", "Quérou"
 SHOWN = f"{LAST.upper()} {FIRST}"  # how lists write a person: "QUÉROU Ysaline"
 

@@ -9,10 +9,8 @@ import datetime
 import io
 import json
 from collections import Counter
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.db.models import Count, F, Sum
@@ -65,10 +63,9 @@ from clausier.procurement.progress import lots_progress, validated_hours
 from clausier.reference.models import RomeDomain, RomeJob
 from clausier.reporting.indicators import participants_per_year, territory_figures
 from tests.factories import acting
+from tests.official_data import TOULOUSE_METROPOLE
 
-COMMUNES_CSV = (
-    Path(settings.BASE_DIR).parent / "shared" / "data" / "communes" / "communes_toulouse_metropole.csv"
-)
+COMMUNES_CSV = TOULOUSE_METROPOLE
 
 
 @pytest.fixture(scope="module")
@@ -289,7 +286,6 @@ def test_delete_territory_leaves_nothing(facilitator):
     assert not Organization.objects.filter(name="Toulouse Métropole Habitat").exists()
 
 
-@pytest.mark.skipif(not COMMUNES_CSV.exists(), reason="../shared/data absent")
 def test_embedded_communes_match_the_official_list():
     with COMMUNES_CSV.open(encoding="utf-8") as f:
         official = [

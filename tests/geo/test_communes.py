@@ -1,19 +1,13 @@
 """`clausier geo import-communes`: the real Toulouse Métropole list and the real COG 2026 file."""
 
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from clausier.geo.communes import CommuneFileError, import_communes
 from clausier.geo.models import Commune
+from tests.official_data import COG, DATA, TOULOUSE_METROPOLE
 
 pytestmark = pytest.mark.django_db
-
-COMMUNES_DIR = Path(settings.BASE_DIR).parent / "shared" / "data" / "communes"
-TOULOUSE_METROPOLE = COMMUNES_DIR / "communes_toulouse_metropole.csv"
-COG = COMMUNES_DIR / "cog_communes_2026_decoupage_administratif.csv"
 
 
 def test_toulouse_metropole_list():
@@ -81,7 +75,7 @@ def test_cog_after_the_list_updates_in_place_and_is_idempotent():
 
 def test_a_file_without_the_needed_columns_is_refused():
     with pytest.raises(CommandError) as error:
-        call_command("geo", "import-communes", str(COMMUNES_DIR / "epci_haute_garonne_2026.csv"))
+        call_command("geo", "import-communes", str(DATA / "epci_haute_garonne_2026.csv"))
 
     message = str(error.value)
     assert message.startswith("Fichier epci_haute_garonne_2026.csv : colonnes non reconnues")

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import shapely
-from django.conf import settings
 from django.core.management import CommandError, call_command
 from shapely.geometry import shape
 
@@ -22,12 +21,12 @@ from clausier.geo.qpv import (
     qpv_at,
     qpv_at_many,
 )
+from clausier.utils.compressed import read_bytes
+from tests.official_data import QPV_2015, TOULOUSE_METROPOLE
 
 pytestmark = pytest.mark.django_db
 
-DATA = Path(settings.BASE_DIR).parent / "shared" / "data"
-QPV_2015 = DATA / "qpv" / "qpv2015_occitanie_hackaviz2021.geojson"
-TOULOUSE_METROPOLE = DATA / "communes" / "communes_toulouse_metropole.csv"
+
 IN_2015_LIST = datetime.date(2020, 6, 1)
 
 
@@ -46,7 +45,7 @@ def qpv2015():
 def toulouse_metropole_features() -> list[dict]:
     with TOULOUSE_METROPOLE.open(encoding="utf-8") as handle:
         communes = {row["code_insee"] for row in csv.DictReader(handle)}
-    features = json.loads(QPV_2015.read_text(encoding="utf-8"))["features"]
+    features = json.loads(read_bytes(QPV_2015))["features"]
     return [f for f in features if f["properties"]["code_commune"] in communes]
 
 
@@ -161,7 +160,7 @@ def test_index_built_once_and_rebuilt_after_an_import(tmp_path, qpv2015):
     assert len(first) == 105
 
     # Move one perimeter: the next look-up sees it.
-    data = json.loads(QPV_2015.read_text(encoding="utf-8"))
+    data = json.loads(read_bytes(QPV_2015))
     data["features"] = [f for f in data["features"] if f["properties"]["code_qp"] == "QP031007"]
     data["features"][0]["geometry"] = _square(10.0, 45.0)
     moved = tmp_path / "moved.geojson"

@@ -2,11 +2,9 @@
 `clausier geo resolve-qpv` in batches. The BAN is replaced by the recordings of tests/geo/recordings/."""
 
 import datetime
-from pathlib import Path
 
 import httpx
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -32,12 +30,10 @@ from tests.factories import (
     acting,
 )
 from tests.geo.recordings.ban import ban_transport
+from tests.official_data import QPV_2015
 
 pytestmark = pytest.mark.django_db
 
-QPV_2015 = (
-    Path(settings.BASE_DIR).parent / "shared" / "data" / "qpv" / "qpv2015_occitanie_hackaviz2021.geojson"
-)
 ABBAL = "1 Place Abbal"  # in QP031007 Grand Mirail
 IZARDS = "12 Chemin des Izards"  # in QP031011 Les Izards - La Vache
 CAPITOLE = "1 Place du Capitole"  # not in a QPV

@@ -4,10 +4,8 @@ facilitator; all or nothing; the real SIAE list of Haute-Garonne (le marché de 
 import csv
 import json
 from collections import Counter
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
@@ -21,11 +19,10 @@ from clausier.organizations.access import organizations_visible_to
 from clausier.organizations.models import Organization, OrganizationKind, Partnership
 from tests.factories import CommuneFactory, acting
 from tests.imports.corpus import csv_bytes
+from tests.official_data import COG, plain
 
 K = OrganizationKind
-SHARED = Path(settings.BASE_DIR).parent / "shared" / "data"
-SIAE_FILE = SHARED / "siae" / "siae_haute_garonne_lemarche_fixture_2020.csv"
-COG = SHARED / "communes" / "cog_communes_2026_decoupage_administratif.csv"
+SIAE_FILE = plain("siae_haute_garonne_2020.csv.xz")
 
 # Real SIRETs (Luhn key right): Toulouse city hall, Toulouse Métropole, an Haute-Garonne SIAE.
 MAIRIE, METROPOLE, HABITAT = "21310555400017", "24310051800014", "20003495700031"

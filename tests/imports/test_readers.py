@@ -1,10 +1,8 @@
 import datetime as dt
 import io
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from clausier.imports import ImportRefused, find_header, find_records, read_records, read_table
 from clausier.imports.readers import Row, Table, column_letter, detect_delimiter, is_total_row
@@ -20,6 +18,7 @@ from tests.imports.corpus import (
     ods_bytes,
     xlsx_bytes,
 )
+from tests.official_data import plain
 
 
 def parsed(records):
@@ -296,18 +295,15 @@ def test_ods_table_not_starting_in_column_a():
     assert [(row.number, row[2]) for row in records.rows] == [(4, "Dupont")]
 
 
-# --- Real reference files (read from ../shared/data, never copied) ------------------------------------------
-
-SHARED_DATA = Path(settings.BASE_DIR).parent / "shared" / "data"
+# --- Real reference files (the SIAE files that ship with Clausier) -------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("name", "rows"),
-    [("siae_haute_garonne_lemarche_fixture_2020.csv", 62), ("siae_france_lemarche_fixture_2020.csv", None)],
+    [("siae_haute_garonne_2020.csv", 62), ("siae_france_2020.csv", None)],
 )
 def test_real_siae_directory_export(name, rows):
-    path = SHARED_DATA / "siae" / name
-    assert path.exists(), f"{path} absent: the shared reference data sits beside the repository"
+    path = plain(name + ".xz")
     records = read_records(
         path, filename=name, expected={"siret": ["siret"], "kind": ["kind", "type"], "name": ["name", "nom"]}
     )

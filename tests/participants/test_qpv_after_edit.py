@@ -4,10 +4,8 @@ no geocoding is needed, otherwise reset to "to be resolved" for `clausier geo re
 from the edit itself. A manual override does not survive a new address. The profile at entry follows."""
 
 import datetime
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from clausier.audit.models import Action, AuditEntry
@@ -23,12 +21,10 @@ from clausier.participants.actions import (
 from clausier.participants.models import ParticipantProfile, QpvFlag, QpvMethod, QpvResidence
 from tests.factories import FacilitatorFactory, ParticipantFactory, UserFactory, acting
 from tests.geo.recordings.ban import ban_transport
+from tests.official_data import QPV_2015
 
 pytestmark = pytest.mark.django_db
 
-QPV_2015 = (
-    Path(settings.BASE_DIR).parent / "shared" / "data" / "qpv" / "qpv2015_occitanie_hackaviz2021.geojson"
-)
 ABBAL = "1 Place Abbal"  # in QP031007 Grand Mirail
 CAPITOLE = "1 Place du Capitole"  # not in a QPV
 IN_2015_LIST = datetime.date(2020, 3, 2)

@@ -199,7 +199,7 @@ def test_loading_twice_changes_nothing(empty_reference):
 
 
 def test_command_prints_what_it_did_per_model(capsys):
-    call_command("load_reference")  # the session already loaded the same files
+    call_command("load_reference", "--sans-officiel")  # the session already loaded the same files
 
     out = capsys.readouterr().out
     assert (

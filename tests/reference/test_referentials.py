@@ -1,17 +1,15 @@
-"""ROME and NAF imported from the real official files in ../shared/data/rome_naf (read in place)."""
-
-import shutil
-from pathlib import Path
+"""ROME and NAF imported from the official files that ship with Clausier (compressed, read in place)."""
 
 import pytest
-from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from clausier.reference.models import NafCode, RomeAppellation, RomeDomain, RomeJob
 from clausier.reference.referentials import ReferentialError, import_naf, import_rome, naf_label
+from clausier.utils.compressed import plain_name, read_bytes
+from tests.official_data import OFFICIAL
 
 pytestmark = pytest.mark.django_db
-FOLDER = Path(settings.BASE_DIR).parent / "shared" / "data" / "rome_naf"
+FOLDER = OFFICIAL
 
 
 def test_rome_v458_whole_hierarchy_then_reimport_changes_nothing():
@@ -36,8 +34,8 @@ def test_rome_v458_whole_hierarchy_then_reimport_changes_nothing():
 
 def test_a_changed_label_is_updated(tmp_path):
     import_rome(FOLDER)
-    for path in FOLDER.glob("rome_v458_*.csv"):
-        shutil.copy(path, tmp_path / path.name)
+    for path in FOLDER.glob("rome_v458_*.csv.xz"):
+        (tmp_path / plain_name(path)).write_bytes(read_bytes(path))
     jobs = tmp_path / "rome_v458_referentiel_code_rome.csv"
     jobs.write_text(
         jobs.read_text(encoding="utf-8").replace('"Maçon / Maçonne"', '"Maçon(ne)"'), encoding="utf-8"
@@ -63,5 +61,5 @@ def test_bad_folders_are_refused_in_french_and_write_nothing(tmp_path):
     with pytest.raises(ReferentialError, match="section Z inconnue"):
         import_naf(tmp_path)
     assert not NafCode.objects.exists()
-    with pytest.raises(CommandError, match="introuvable"):
+    with pytest.raises(CommandError, match="Aucun fichier"):
         call_command("reference", "import-naf", str(tmp_path / "absent"))

@@ -2,16 +2,14 @@
 
 The structures are those of the real SIAE file of Haute-Garonne (le marché de l'inclusion, 2020), imported with
 the `structures` kind as a facilitator would, the NAF referential loaded from the official files (both read in
-place from ../shared/data). Expected figures are counted from the file itself.
+place from the files that ship with Clausier). Expected figures are counted from the file itself.
 """
 
 import csv
 import re
 from collections import Counter
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -29,13 +27,12 @@ from tests.factories import (
     LotFactory,
     acting,
 )
+from tests.official_data import COG, OFFICIAL, plain
 
 pytestmark = pytest.mark.django_db
 
-SHARED = Path(settings.BASE_DIR).parent / "shared" / "data"
-SIAE_FILE = SHARED / "siae" / "siae_haute_garonne_lemarche_fixture_2020.csv"
-COG = SHARED / "communes" / "cog_communes_2026_decoupage_administratif.csv"
-NAF = SHARED / "rome_naf"
+SIAE_FILE = plain("siae_haute_garonne_2020.csv.xz")
+NAF = OFFICIAL
 DIRECTORY = reverse("www:directory")
 
 

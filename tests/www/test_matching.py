@@ -4,10 +4,8 @@ list pages in constant queries."""
 
 import datetime
 import re
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -39,9 +37,10 @@ from tests.factories import (
     ref,
 )
 from tests.matching.helpers import probe_offer, probe_proposal
+from tests.official_data import OFFICIAL
 
 pytestmark = pytest.mark.django_db
-ROME_FOLDER = Path(settings.BASE_DIR).parent / "shared" / "data" / "rome_naf"
+ROME_FOLDER = OFFICIAL
 
 
 def html(response) -> str:
@@ -100,7 +99,7 @@ CANDIDATE = {
 def test_from_a_prescribers_candidacy_to_a_contract_and_a_filled_offer(
     world_a, client_for, mailoutbox, django_capture_on_commit_callbacks
 ):
-    import_rome(ROME_FOLDER)  # the real ROME v458, read in place
+    import_rome(ROME_FOLDER)  # the real ROME v458 that ships with Clausier
     w = world_a
     prescriber, staff, company = (
         client_for(w.users[r]) for r in ("prescriber", "facilitator_member", "company")

@@ -3,10 +3,8 @@ through the geocoder named by the setting `GEOCODER_FACTORY` (here: the recorded
 the manual override requires a reason."""
 
 import datetime
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.urls import reverse
 
 from clausier.audit.models import Action, AuditEntry
@@ -15,12 +13,10 @@ from clausier.geo.models import Commune
 from clausier.geo.qpv import import_qpv, invalidate_index
 from clausier.participants.models import QpvMethod, QpvResidence
 from tests.geo.recordings.ban import ban_transport
+from tests.official_data import QPV_2015
 
 pytestmark = pytest.mark.django_db
 
-QPV_2015 = (
-    Path(settings.BASE_DIR).parent / "shared" / "data" / "qpv" / "qpv2015_occitanie_hackaviz2021.geojson"
-)
 REQUESTS = []
 
 
