@@ -6,7 +6,10 @@ Settings (all optional, read at call time so `override_settings` works in tests)
 - `IMPORT_MAX_BYTES` (default 20 Mo): size of the uploaded file;
 - `IMPORT_MAX_ROWS` (default 200 000): non-blank rows of the sheet read;
 - `IMPORT_MAX_UNCOMPRESSED_BYTES` (default 256 Mo): total expanded size of an XLSX/ODS archive;
-- `IMPORT_MAX_COMPRESSION_RATIO` (default 200): expanded/compressed ratio of any archive member above 1 Mo.
+- `IMPORT_MAX_COMPRESSION_RATIO` (default 200): expanded/compressed ratio of any archive member above 1 Mo;
+- `IMPORT_MAX_SHEET_ROWS` (default 1 048 576), `IMPORT_MAX_COLUMNS` (default 1 000) and `IMPORT_MAX_CELLS`
+  (default 35 000 000, about 1 GB once loaded): the area a sheet claims, checked before it is loaded
+  (`claims.py`); a real file of 1 048 576 rows × 30 columns passes, one far-away cell does not.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ DEFAULT_MAX_BYTES = 20 * MB
 DEFAULT_MAX_ROWS = 200_000
 DEFAULT_MAX_UNCOMPRESSED_BYTES = 256 * MB
 DEFAULT_MAX_COMPRESSION_RATIO = 200
+DEFAULT_MAX_SHEET_ROWS = 1_048_576
+DEFAULT_MAX_COLUMNS = 1_000
+DEFAULT_MAX_CELLS = 35_000_000
 # Small members (styles, shared strings of a few rows) may legitimately compress very well.
 RATIO_CHECK_FROM_BYTES = 1 * MB
 MAX_ARCHIVE_MEMBERS = 10_000
@@ -63,6 +69,9 @@ class Limits:
     max_rows: int = DEFAULT_MAX_ROWS
     max_uncompressed_bytes: int = DEFAULT_MAX_UNCOMPRESSED_BYTES
     max_compression_ratio: float = DEFAULT_MAX_COMPRESSION_RATIO
+    max_sheet_rows: int = DEFAULT_MAX_SHEET_ROWS
+    max_columns: int = DEFAULT_MAX_COLUMNS
+    max_cells: int = DEFAULT_MAX_CELLS
 
     @classmethod
     def from_settings(cls, **overrides) -> Limits:
@@ -81,6 +90,9 @@ class Limits:
                     max_compression_ratio=getattr(
                         settings, "IMPORT_MAX_COMPRESSION_RATIO", DEFAULT_MAX_COMPRESSION_RATIO
                     ),
+                    max_sheet_rows=getattr(settings, "IMPORT_MAX_SHEET_ROWS", DEFAULT_MAX_SHEET_ROWS),
+                    max_columns=getattr(settings, "IMPORT_MAX_COLUMNS", DEFAULT_MAX_COLUMNS),
+                    max_cells=getattr(settings, "IMPORT_MAX_CELLS", DEFAULT_MAX_CELLS),
                 )
         except ImportError:  # pragma: no cover - Django is a dependency
             pass
@@ -100,6 +112,13 @@ class Limits:
         return ImportRefused(
             f"Le fichier contient plus de {format_count(self.max_rows)} lignes, le maximum accepté ; "
             "découpez-le en plusieurs fichiers."
+        )
+
+    def too_many_columns(self, line: int, columns: int) -> ImportRefused:
+        return ImportRefused(
+            f"La ligne {line} compte {format_count(columns)} colonnes, au-delà des "
+            f"{format_count(self.max_columns)} que Clausier accepte : le séparateur des colonnes n'est sans "
+            "doute pas le bon, ou le fichier n'est pas un tableau."
         )
 
     def check_archive(self, archive: zipfile.ZipFile) -> None:

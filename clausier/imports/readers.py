@@ -33,6 +33,7 @@ from decimal import Decimal
 
 import python_calamine
 
+from .claims import check_claims
 from .limits import DAMAGED, NOT_A_SPREADSHEET, PASSWORD_PROTECTED, ImportRefused, Limits
 from .values import MONTHS, ValueProblem, normalize_label, parse_date, parse_decimal, quote
 
@@ -256,6 +257,7 @@ def _guard(exc: BaseException) -> ImportRefused:
 
 
 def _read_workbook(data: bytes, kind: str, *, filename: str, sheet: str | None, limits: Limits) -> Table:
+    check_claims(data, kind, limits)  # an ODS: before calamine opens it (and loads every sheet)
     try:
         workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except BaseException as exc:  # noqa: B036 - see _guard
@@ -265,6 +267,7 @@ def _read_workbook(data: bytes, kind: str, *, filename: str, sheet: str | None, 
         if not names:
             raise ImportRefused(DAMAGED)
         name = _choose_sheet(names, list(workbook.sheets_metadata), sheet)
+        check_claims(data, kind, limits, sheet=name)  # before calamine builds the sheet's range
         rows = _sheet_rows(workbook.get_sheet_by_name(name), limits)
     except ImportRefused:
         raise
@@ -424,6 +427,8 @@ def _read_csv(data: bytes, *, filename: str, limits: Limits) -> Table:
                 continue
             if len(rows) >= max_rows:
                 raise limits.too_many_rows()
+            if len(cells) > limits.max_columns:
+                raise limits.too_many_columns(number, len(cells))
             rows.append(Row(number, cells))
     except csv.Error as exc:
         raise ImportRefused(
