@@ -64,6 +64,11 @@ def _decimal(value) -> Decimal | None:
     return number if number.is_finite() else None
 
 
+# Hours are declared for a month that has begun (the current month included: payroll closes before its end),
+# never for a month to come; the grid, the statements, the imports and the API all go through `check_entry`.
+NOT_STARTED = "ce mois n'a pas encore commencé : les heures se déclarent pour un mois commencé"
+
+
 def check_entry(
     entry: MonthEntry, month: datetime.date, maximum: Decimal
 ) -> tuple[list[str], Decimal, Decimal]:
@@ -82,6 +87,9 @@ def check_entry(
         )
     if training > hours:
         problems.append(f"{where} : les heures de formation ne peuvent pas dépasser les heures travaillées.")
+    current = month_start(timezone.localdate())
+    if month > current:
+        problems.append(f"{where} : {NOT_STARTED} (au plus tard {current:%m/%Y}).")
     starts, ends = month_start(contract.start_date), contract.end_date and month_start(contract.end_date)
     if month < starts or (ends and month > ends):
         period = f"du {contract.start_date:%d/%m/%Y}" + (

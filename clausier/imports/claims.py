@@ -53,7 +53,7 @@ def check_claims(data: bytes, kind: str, limits: Limits, sheet: str | None = Non
                 check_ods(archive, limits)
             else:
                 check_xlsb(archive, limits)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as exc:
         raise ImportRefused(DAMAGED) from exc
 
 

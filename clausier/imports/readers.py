@@ -211,7 +211,15 @@ def _sniff(data: bytes, limits: Limits) -> str:
     if data.startswith(ZIP_MAGIC):
         try:
             archive = zipfile.ZipFile(io.BytesIO(data))
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
+        # NotImplementedError: a central directory claiming a zip version that does not exist (found by fuzzing).
+        except (
+            zipfile.BadZipFile,
+            zipfile.LargeZipFile,
+            ValueError,
+            OSError,
+            EOFError,
+            NotImplementedError,
+        ) as exc:
             raise ImportRefused(DAMAGED) from exc
         with archive:
             limits.check_archive(archive)

@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from clausier.employment.actions import (
     EMPLOYER_EDITABLE,
+    NOT_STARTED,
     MonthEntry,
     check_entry,
     declare_month,
@@ -163,7 +164,8 @@ class HoursKind(Kind):
                 continue
             seen[key] = row.number
             for message in check_entry(MonthEntry(contract, hours, training), month, maximum)[0]:
-                column = columns["month"] if "dates du contrat" in message else columns["hours"]
+                on_month = "dates du contrat" in message or NOT_STARTED in message
+                column = columns["month"] if on_month else columns["hours"]
                 validation.add(row.number, column, message.split(" : ", 1)[-1])
             parsed.append((row.number, contract, month, hours, training))
         if not validation.ok:
