@@ -49,6 +49,8 @@ PUBLIC_URL_NAMES |= {
     "public:opendata_communes",  # the open data file (CSV), statistical secret applied
 }
 PUBLIC_URL_NAMES |= {"accounts:invitation_accept"}  # --- Members area (issue 8) --- an invitation link
+# --- Home page (issue 12) --- `/`: the public home page when not signed in, the dashboard once signed in.
+PUBLIC_URL_NAMES |= {"www:dashboard"}
 
 
 @dataclass(frozen=True)
@@ -609,6 +611,7 @@ STAFF_ONLY_WITHOUT_IDENTIFIER |= {  # clauses area: the facilitator's parameters
     "www:parameters_hourly_cost_create",
     "www:parameters_thresholds",
     "www:parameters_eligibility_fte",
+    "www:parameters_notifications",  # the days of the notifications (issue 12)
     "www:counting_rule_create",
 }
 STAFF_ONLY_WITHOUT_IDENTIFIER |= {"www:pool_list", "www:pool_create"}  # hours area

@@ -1,71 +1,85 @@
 """The periodic notifications, sent by `clausier notify-due [--date D] [--dry-run]` (once a day, e.g. by cron).
 
-- `statement_due`: from the 1st of the month, to the members of each company or insertion structure whose
-  statement for the previous month is missing, still a draft or returned (the *relances* of
-  `employment.queries.statements_to_chase`) — for each facilitator it works with.
-- `statement_overdue`: the same, still missing from the 10th (`STATEMENT_OVERDUE_DAY`); from then on only this
-  one is sent (a first run on the 12th does not send both).
+- `statement_due`: from the facilitator's `statement_due_day` of the month (the 1st by default), to the members
+  of each company or insertion structure whose statement for the previous month is missing, still a draft or
+  returned (the *relances* of `employment.queries.statements_to_chase`) — for each facilitator it works with.
+- `statement_overdue`: the same, still missing from its `statement_overdue_day` (the 10th by default); from
+  then on only this one is sent (a first run on the 12th does not send both).
 - `eligibility_expiring`: to each facilitator's staff, the eligibility assessments ending in the next
-  `ELIGIBILITY_EXPIRING_DAYS` days that no later assessment of the person extends, in one e-mail listing those
-  not reported to that person before.
+  `eligibility_expiring_days` days (30 by default) that no later assessment of the person extends, in one
+  e-mail listing those not reported to that person before.
+
+The days are each facilitator's settings (`FacilitatorSettings`, edited by its administrators in « Paramètres »
+through `notifications.actions.set_notification_days`); a facilitator without settings has the defaults.
 
 Idempotent: each e-mail has a key (employer and month; assessment and end date) logged in `SentNotification`,
-and running the command twice sends nothing twice. Facilitators have no setting for these days yet: they are
-the module constants below.
+and running the command twice sends nothing twice.
 """
 
 import datetime
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 
 from clausier.employment.queries import previous_month, statements_to_chase
 from clausier.notifications.delivery import Outgoing, absolute_url, already_sent, deliver, recipients
 from clausier.notifications.models import Category
-from clausier.organizations.models import Facilitator, OrganizationKind
+from clausier.organizations.models import Facilitator, FacilitatorSettings, OrganizationKind
 from clausier.participants.models import EligibilityAssessment
 from clausier.utils.dates import month_label
-
-STATEMENT_DUE_DAY = 1
-STATEMENT_OVERDUE_DAY = 10
-ELIGIBILITY_EXPIRING_DAYS = 30
 
 EMPLOYERS = (OrganizationKind.COMPANY, OrganizationKind.INSERTION_STRUCTURE)
 STATUS_WORDS = {"draft": " (il est resté en brouillon)", "returned": " (il a été renvoyé pour correction)"}
 
 
-def statement_notifications(today: datetime.date) -> list[Outgoing]:
-    """`statement_due` (from the 1st) or `statement_overdue` (from the 10th) for last month, one e-mail per
-    member of each employer to chase, per facilitator.
+def days_of(facilitator) -> FacilitatorSettings:
+    """The facilitator's settings (load them with `select_related("settings")`: no query here), or unsaved
+    defaults when it has none."""
+    try:
+        return facilitator.settings
+    except FacilitatorSettings.DoesNotExist:
+        return FacilitatorSettings(facilitator_id=facilitator.pk)
 
-    Queries: the facilitators, one per facilitator (its employers to chase), the recipients — whatever the
-    number of contracts, statements and employers.
+
+def statement_notifications(today: datetime.date) -> list[Outgoing]:
+    """`statement_due` (from the facilitator's due day) or `statement_overdue` (from its overdue day) for last
+    month, one e-mail per member of each employer to chase, per facilitator.
+
+    Queries: the facilitators with their settings, one per facilitator whose due day has come (its employers to
+    chase), the recipients (one per category) — whatever the number of contracts, statements and employers.
     """
-    if today.day < STATEMENT_DUE_DAY:
-        return []
-    overdue = today.day >= STATEMENT_OVERDUE_DAY
-    category = Category.STATEMENT_OVERDUE if overdue else Category.STATEMENT_DUE
     month = previous_month(today)
     label = month_label(month)
-    chased = []  # (facilitator, employer annotated by statements_to_chase)
-    for facilitator in Facilitator.objects.filter(is_active=True).order_by("pk"):
+    chased = []  # (facilitator, overdue day or None, employer annotated by statements_to_chase)
+    for facilitator in Facilitator.objects.filter(is_active=True).select_related("settings").order_by("pk"):
+        days = days_of(facilitator)
+        if today.day < days.statement_due_day:
+            continue
+        overdue_day = days.statement_overdue_day if today.day >= days.statement_overdue_day else None
         chased += [
-            (facilitator, employer)
+            (facilitator, overdue_day, employer)
             for employer in statements_to_chase(facilitator, month)
             if employer.kind in EMPLOYERS and employer.is_active
         ]
-    members = {}
-    for membership in recipients(category, {employer.pk for _, employer in chased}):
-        members.setdefault(membership.organization_id, []).append(membership)
-    if overdue:
-        subject = f"Clausier : relevé d'heures de {label} en retard"
-        intro = f"Le {STATEMENT_OVERDUE_DAY} du mois est passé et le relevé d'heures"
-        state = "n'a toujours pas été transmis"
-    else:
-        subject = f"Clausier : relevé d'heures de {label} à transmettre"
-        intro, state = "Le relevé d'heures", "n'a pas encore été transmis"
+    employers = {}  # {category: ids of the employers to chase with it}
+    for _, overdue_day, employer in chased:
+        category = Category.STATEMENT_DUE if overdue_day is None else Category.STATEMENT_OVERDUE
+        employers.setdefault(category, set()).add(employer.pk)
+    members = {}  # {(category, employer id): memberships}
+    for category, ids in employers.items():
+        for membership in recipients(category, ids):
+            members.setdefault((category, membership.organization_id), []).append(membership)
     outgoing = []
-    for facilitator, employer in chased:
+    for facilitator, overdue_day, employer in chased:
+        if overdue_day is None:
+            category = Category.STATEMENT_DUE
+            subject = f"Clausier : relevé d'heures de {label} à transmettre"
+            intro, state = "Le relevé d'heures", "n'a pas encore été transmis"
+        else:
+            category = Category.STATEMENT_OVERDUE
+            subject = f"Clausier : relevé d'heures de {label} en retard"
+            intro = f"Le {overdue_day} du mois est passé et le relevé d'heures"
+            state = "n'a toujours pas été transmis"
         body = (
             f"{intro} de {label} de {employer.name}, suivi par {facilitator.name}, {state}"
             f"{STATUS_WORDS.get(employer.statement_status or '', '')}. "
@@ -88,27 +102,36 @@ def statement_notifications(today: datetime.date) -> list[Outgoing]:
                 organization=employer,
                 url=url,
             )
-            for membership in members.get(employer.pk, [])
+            for membership in members.get((category, employer.pk), [])
         ]
     return outgoing
 
 
 def expiring_assessments(today: datetime.date):
-    """Assessments ending between today and `ELIGIBILITY_EXPIRING_DAYS` days from now that no later assessment
-    of the person extends, of people still on file (not merged, not anonymised); every facilitator, one query."""
+    """Assessments ending between today and their facilitator's `eligibility_expiring_days` from now that no
+    later assessment of the person extends, of people still on file (not merged, not anonymised); every
+    facilitator, two queries (the notices in use, then the assessments: one condition per notice in use)."""
+    default = FacilitatorSettings._meta.get_field("eligibility_expiring_days").default
+    notices = set(FacilitatorSettings.objects.values_list("eligibility_expiring_days", flat=True).distinct())
+    within_notice = Q()
+    for days in sorted(notices | {default}):
+        of_facilitator = Q(facilitator__settings__eligibility_expiring_days=days)
+        if days == default:
+            of_facilitator |= Q(facilitator__settings__isnull=True)
+        within_notice |= of_facilitator & Q(valid_until__lte=today + datetime.timedelta(days=days))
     later = EligibilityAssessment.objects.filter(
         participant_id=OuterRef("participant_id"), valid_until__gt=OuterRef("valid_until")
     )
     return (
         EligibilityAssessment.objects.filter(
+            within_notice,
             valid_until__gte=today,
-            valid_until__lte=today + datetime.timedelta(days=ELIGIBILITY_EXPIRING_DAYS),
             participant__merged_into__isnull=True,
             participant__anonymised_on__isnull=True,
             facilitator__is_active=True,
         )
         .filter(~Exists(later))
-        .select_related("participant", "facilitator")
+        .select_related("participant", "facilitator__settings")
         .order_by("facilitator_id", "valid_until", "participant__last_name", "pk")
     )
 
@@ -141,6 +164,7 @@ def eligibility_notifications(today: datetime.date) -> list[Outgoing]:
         ]
         if not new:
             continue
+        notice = days_of(new[0].facilitator).eligibility_expiring_days
         listing = "\n".join(
             f"- {a.participant} : valable jusqu'au {a.valid_until:%d/%m/%Y} — "
             f"{absolute_url(reverse('www:participant_detail', kwargs={'uuid': a.participant.uuid}))}"
@@ -158,7 +182,7 @@ def eligibility_notifications(today: datetime.date) -> list[Outgoing]:
                 ),
                 body=(
                     f"Ces validations d'éligibilité suivies par {membership.organization.name} prennent fin "
-                    f"dans les {ELIGIBILITY_EXPIRING_DAYS} jours :\n\n{listing}\n\n"
+                    f"dans les {notice} jours :\n\n{listing}\n\n"
                     "Renouvelez-les si les personnes sont toujours en parcours."
                 ),
                 organization=membership.organization,

@@ -8,7 +8,7 @@ several facilitators, each link being a `Partnership`.
 import uuid
 
 from django.contrib.auth.models import AbstractUser, UserManager
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.text import slugify
@@ -270,6 +270,23 @@ class FacilitatorSettings(models.Model):
         "double authentification obligatoire pour l'équipe",
         default=False,
         help_text="Chaque membre de l'équipe doit configurer un code à usage unique (TOTP) pour se connecter.",
+    )
+    # The days of the periodic notifications (`clausier notify-due`); bounds and messages in
+    # `clausier.notifications.actions`, which changes them.
+    statement_due_day = models.PositiveSmallIntegerField(
+        "jour du mois où le relevé d'heures du mois précédent est demandé",
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(28)],
+    )
+    statement_overdue_day = models.PositiveSmallIntegerField(
+        "jour du mois où le relevé d'heures du mois précédent est en retard",
+        default=10,
+        validators=[MinValueValidator(2), MaxValueValidator(28)],
+    )
+    eligibility_expiring_days = models.PositiveSmallIntegerField(
+        "préavis avant la fin d'une éligibilité (jours)",
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
     )
 
     class Meta:

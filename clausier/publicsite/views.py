@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 from django.views.generic import TemplateView
 
-from clausier.organizations.models import FacilitatorSettings, Organization, OrganizationKind
+from clausier.organizations.models import FacilitatorSettings, Organization
 from clausier.procurement.parameters import platform_parameters, simulate, sizing_parameters
 from clausier.publicsite.actions import profile_of
 from clausier.publicsite.figures import cached_on_data, public_figures
@@ -119,8 +119,19 @@ class FacilitatorSimulatorView(SimulatorView):
 # The cellule's public pages ---------------------------------------------------------------------------------
 
 
+def published_cellules():
+    """The facilitators whose public site is online: the active ones (an inactive one's pages are 404)."""
+    return Organization.objects.facilitators().filter(is_active=True)
+
+
 def public_facilitator_or_404(slug: str) -> Organization:
-    return get_object_or_404(Organization, kind=OrganizationKind.FACILITATOR, is_active=True, slug=slug)
+    return get_object_or_404(published_cellules(), slug=slug)
+
+
+def cellules_with_territory() -> list[tuple[Organization, str]]:
+    """(facilitator, territory) of every published cellule, by name; one query."""
+    cellules = published_cellules().select_related("settings").order_by("name")
+    return [(cellule, territory_of(cellule)) for cellule in cellules]
 
 
 class CelluleListView(TemplateView):
@@ -131,10 +142,30 @@ class CelluleListView(TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        cellules = Organization.objects.facilitators().filter(is_active=True).select_related("settings")
+        context.update(title="Les cellules clauses", cellules=cellules_with_territory())
+        return context
+
+
+class WelcomeView(TemplateView):
+    """`/` for a visitor who is not signed in: what Clausier is, the public sites of the cellules hosted (or,
+    when there is one, its headline figures — the figures of its public page), the sign-in button.
+
+    Queries: the cellules (one), and for a single cellule its cached figures — whatever the number of cellules.
+    """
+
+    template_name = "publicsite/welcome.html"
+    http_method_names = ["get", "head"]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        cellules = cellules_with_territory()
+        single, territory = cellules[0] if len(cellules) == 1 else (None, "")
         context.update(
-            title="Les cellules clauses",
-            cellules=[(cellule, territory_of(cellule)) for cellule in cellules.order_by("name")],
+            title="Accueil",
+            cellules=cellules,
+            single=single,
+            territory=territory,
+            figures=public_figures(single) if single else None,
         )
         return context
 

@@ -1,7 +1,8 @@
-"""Forms of the clauses area: sizing parameters, counting-rule versions, placing a participant on a lot.
+"""Forms of the clauses area: sizing parameters, notification days, counting-rule versions, placing a participant
+on a lot.
 
 They parse and validate; writes go through the actions (`procurement.parameters`, `employment.parameters`,
-`employment.actions.create_contract`). Every choice is scoped to the current facilitator: a uuid of another
+`notifications.actions.set_notification_days`, `employment.actions.create_contract`). Every choice is scoped to the current facilitator: a uuid of another
 facilitator posted by hand is an invalid choice, never a 500.
 """
 
@@ -11,6 +12,14 @@ from django import forms
 from django.db.models import Q
 from dsfr.utils import dsfr_input_class_attr
 
+from clausier.notifications.actions import (
+    DUE_DAY_ERROR,
+    ELIGIBILITY_EXPIRING_DAYS,
+    EXPIRING_DAYS_ERROR,
+    OVERDUE_DAY_ERROR,
+    STATEMENT_DUE_DAY,
+    STATEMENT_OVERDUE_DAY,
+)
 from clausier.organizations.models import Organization, OrganizationKind
 from clausier.participants.models import Participant
 from clausier.procurement.models import Award, Lot
@@ -138,6 +147,30 @@ class EligibilityFteForm(DsfrFormMixin, forms.Form):
         FTE_HOURS,
         FTE_RANGE_ERROR,
         "Les ETP des tableaux de bord et des bilans = heures réalisées ÷ ce nombre (1 600 h par défaut).",
+    )
+
+
+class NotificationDaysForm(DsfrFormMixin, forms.Form):
+    """When `clausier notify-due` writes (the overdue day after the due day: checked by the action)."""
+
+    statement_due_day = bounded_integer(
+        "Jour du mois où le relevé d'heures du mois précédent est demandé",
+        STATEMENT_DUE_DAY,
+        DUE_DAY_ERROR,
+        "À partir de ce jour, les employeurs dont le relevé manque reçoivent une relance (le 1er par défaut).",
+    )
+    statement_overdue_day = bounded_integer(
+        "Jour du mois où le relevé d'heures est en retard",
+        STATEMENT_OVERDUE_DAY,
+        OVERDUE_DAY_ERROR,
+        "À partir de ce jour, la relance devient « en retard » (le 10 par défaut).",
+    )
+    eligibility_expiring_days = bounded_integer(
+        "Préavis avant la fin d'une éligibilité (jours)",
+        ELIGIBILITY_EXPIRING_DAYS,
+        EXPIRING_DAYS_ERROR,
+        "L'équipe est prévenue des validations d'éligibilité qui prennent fin dans ce nombre de jours "
+        "(30 par défaut).",
     )
 
 

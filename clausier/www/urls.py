@@ -5,7 +5,7 @@ from clausier.www.views import core, partners, people, procurement
 app_name = "www"
 
 urlpatterns = [
-    path("", core.DashboardView.as_view(), name="dashboard"),
+    path("", core.home, name="dashboard"),  # the public home page when not signed in
     path("organisation/changer/", core.switch_organization, name="switch_organization"),
     # Buyers, operations, markets
     path("donneurs-d-ordre/", procurement.BuyerListView.as_view(), name="buyer_list"),

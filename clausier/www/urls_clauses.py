@@ -31,6 +31,11 @@ urlpatterns = [
         name="parameters_eligibility_fte",
     ),
     path(
+        "parametres/notifications/",
+        parameters.NotificationDaysEditView.as_view(),
+        name="parameters_notifications",
+    ),
+    path(
         "parametres/regles-de-comptage/nouvelle-version/",
         parameters.CountingRuleCreateView.as_view(),
         name="counting_rule_create",

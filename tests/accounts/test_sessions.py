@@ -45,7 +45,7 @@ def test_activity_keeps_the_session_alive(facilitator_member_client):
 def test_the_absolute_limit_holds_despite_activity(facilitator_member_client):
     client = facilitator_member_client
     age(client, sessions.LOGIN_AT, 8 * 3600 + 1)
-    response = client.get(reverse("www:dashboard"))
+    response = client.get(reverse("www:market_list"))
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
     page = client.get(reverse("login")).content.decode()
     assert "Votre session a atteint sa durée maximale" in page

@@ -80,7 +80,7 @@ def test_login_asks_the_code_after_the_password(client, world_a, with_device, cl
     response = login_password(client, user)
     assert response.status_code == 302 and response["Location"] == reverse("accounts:login_code")
     assert "_auth_user_id" not in client.session
-    assert client.get(reverse("www:dashboard")).status_code == 302  # not logged in yet
+    assert client.get(reverse("www:market_list")).status_code == 302  # not logged in yet
     response = client.post(reverse("accounts:login_code"), {"code": "123456"})
     assert "Code incorrect" in response.content.decode()
     code = clock.code(secret)

@@ -19,6 +19,8 @@ from clausier.organizations.models import Membership
 from tests.factories import (
     ContractFactory,
     EligibilityAssessmentFactory,
+    FacilitatorFactory,
+    FacilitatorSettingsFactory,
     InsertionStructureFactory,
     ParticipantFactory,
     UserFactory,
@@ -237,3 +239,81 @@ def test_the_command_refuses_a_bad_date():
 
     with pytest.raises(CommandError, match="Date invalide"):
         call_command("notify-due", "--date", "03/06/2024")
+
+
+# --- Each facilitator's own days (issue 12: `FacilitatorSettings`, edited in « Paramètres ») -----------------
+
+
+def statement_subjects(mailoutbox, user):
+    return [m.subject for m in mailoutbox if m.to == [user.email]]
+
+
+def test_the_command_honours_a_facilitators_own_statement_days(worlds, mailoutbox):
+    a, b = worlds
+    FacilitatorSettingsFactory(facilitator=a.facilitator, statement_due_day=5, statement_overdue_day=20)
+    a_user, b_user = a.users["structure"], b.users["structure"]  # B keeps the defaults: 1st and 10th
+    due, late = (
+        "Clausier : relevé d'heures de mai 2024 à transmettre",
+        "Clausier : relevé d'heures de mai 2024 en retard",
+    )
+
+    call_command("notify-due", "--date", "2024-06-03", stdout=StringIO())
+    assert statement_subjects(mailoutbox, a_user) == [] and statement_subjects(mailoutbox, b_user) == [due]
+    call_command("notify-due", "--date", "2024-06-05", stdout=StringIO())
+    assert statement_subjects(mailoutbox, a_user) == [due]
+    call_command("notify-due", "--date", "2024-06-10", stdout=StringIO())
+    assert statement_subjects(mailoutbox, a_user) == [due]  # not late before the 20th
+    assert statement_subjects(mailoutbox, b_user) == [due, late]
+    call_command("notify-due", "--date", "2024-06-20", stdout=StringIO())
+    assert statement_subjects(mailoutbox, a_user) == [due, late]
+    overdue = [m for m in mailoutbox if m.to == [a_user.email]][-1]
+    assert "Le 20 du mois est passé" in overdue.body and "Cellule clause A" in overdue.body
+    assert statement_subjects(mailoutbox, b_user) == [due, late]  # nothing twice
+
+
+def test_the_command_honours_a_facilitators_own_eligibility_notice(worlds, mailoutbox):
+    a, b = worlds  # their assessments end on 31/12/2025
+    FacilitatorSettingsFactory(facilitator=a.facilitator, eligibility_expiring_days=60)
+    FacilitatorSettingsFactory(facilitator=b.facilitator, eligibility_expiring_days=10)
+    a_staff = users_of(a, ["facilitator_admin", "facilitator_member"])
+    b_staff = users_of(b, ["facilitator_admin", "facilitator_member"])
+
+    call_command("notify-due", "--date", "2025-11-05", stdout=StringIO())  # 56 days before: A only
+    assert recipients(mailoutbox) == a_staff
+    assert "prennent fin dans les 60 jours" in mailoutbox[0].body
+    call_command("notify-due", "--date", "2025-12-10", stdout=StringIO())  # 21 days before: B not yet
+    assert recipients(mailoutbox) == a_staff
+    call_command("notify-due", "--date", "2025-12-22", stdout=StringIO())  # 9 days before: B's turn
+    assert recipients(mailoutbox) == sorted(a_staff + b_staff)
+    assert "prennent fin dans les 10 jours" in mailoutbox[-1].body
+
+
+def test_the_days_cost_no_query_per_facilitator(worlds, mailoutbox):
+    a, b = worlds
+    for world in (a, b):  # statements not due yet: only the eligibilities are sent
+        FacilitatorSettingsFactory(
+            facilitator=world.facilitator, statement_due_day=27, statement_overdue_day=28
+        )
+
+    def queries(day):
+        with CaptureQueriesContext(connection) as ctx:
+            send_due(day)
+        return len(ctx)
+
+    few = queries(DEC_10)
+    assert len(mailoutbox) == 4
+    for n in range(3):  # more facilitators, each with its own notice
+        facilitator = FacilitatorFactory()
+        FacilitatorSettingsFactory(
+            facilitator=facilitator,
+            statement_due_day=27,
+            statement_overdue_day=28,
+            eligibility_expiring_days=40 + n,
+        )
+        UserFactory(member_of=facilitator)
+        EligibilityAssessmentFactory(
+            participant=ParticipantFactory(facilitator=facilitator), assessed_on=datetime.date(2024, 1, 2)
+        )  # ends 01/01/2026
+    many = queries(datetime.date(2025, 12, 11))
+    assert len(mailoutbox) == 4 + 3
+    assert many == few

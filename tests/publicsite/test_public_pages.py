@@ -3,60 +3,21 @@ the texts (escaped), documents and partners, anonymous access, 404 for an unknow
 
 import datetime
 import re
-from decimal import Decimal
 from html import unescape
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from clausier.employment.models import StatementStatus
 from clausier.publicsite.figures import french_date
 from clausier.publicsite.models import Partner, PublicDocument, PublicProfile
 from tests.factories import (
-    ClauseFactory,
-    ContractFactory,
     FacilitatorFactory,
-    FacilitatorSettingsFactory,
-    HoursRecordFactory,
-    LotFactory,
-    MarketFactory,
-    ParticipantFactory,
     UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
 D = datetime.date
-
-
-@pytest.fixture
-def cellule():
-    """Hand-computed: 2 buyers (a third has no clause), 360 validated hours (80 in a draft do not count),
-    4 contracts, 2 people (the third record is a duplicate merged into the first).
-
-    Per year: 2022 → P1; 2023 → P1, P2; 2024 → P1 (twice, once through the merged record); then 0.
-    """
-    fac = FacilitatorFactory(name="Cellule du test", slug="cellule-du-test")
-    FacilitatorSettingsFactory(facilitator=fac, territory_label="Pays de test")
-    lot1 = LotFactory(market=MarketFactory(facilitator=fac, start_date=D(2022, 1, 1)))
-    lot2 = LotFactory(market=MarketFactory(facilitator=fac, start_date=D(2022, 1, 1)))
-    ClauseFactory(lot=lot1)
-    ClauseFactory(lot=lot2)
-    LotFactory(market=MarketFactory(facilitator=fac))  # a third buyer, no clause: not counted
-    p1 = ParticipantFactory(facilitator=fac)
-    p2 = ParticipantFactory(facilitator=fac)
-    p3 = ParticipantFactory(facilitator=fac, merged_into=p1)
-    c1 = ContractFactory(lot=lot1, participant=p1, start_date=D(2022, 3, 1), end_date=D(2022, 8, 31))
-    c2 = ContractFactory(lot=lot2, participant=p1, start_date=D(2023, 2, 1), end_date=D(2024, 1, 31))
-    c3 = ContractFactory(lot=lot1, participant=p2, start_date=D(2023, 5, 1), end_date=D(2023, 10, 31))
-    ContractFactory(lot=lot2, participant=p3, start_date=D(2024, 3, 1), end_date=D(2024, 6, 30))
-    HoursRecordFactory(contract=c1, month=D(2022, 3, 1), hours=Decimal("120"))
-    HoursRecordFactory(contract=c1, month=D(2022, 4, 1), hours=Decimal("140"))
-    HoursRecordFactory(contract=c3, month=D(2023, 5, 1), hours=Decimal("100"))
-    HoursRecordFactory(
-        contract=c2, month=D(2023, 2, 1), hours=Decimal("80"), statement_status=StatementStatus.DRAFT
-    )
-    return fac
 
 
 def text_of(html: str, testid: str) -> str:
@@ -195,9 +156,9 @@ def test_another_kind_of_organization_has_no_public_page(cellule, client):
 
 
 def test_anonymous_users_see_public_pages_only(cellule, client):
-    for url in ("/cellules/", "/cellules/cellule-du-test/", "/cellules/cellule-du-test/documentation/"):
+    for url in ("/", "/cellules/", "/cellules/cellule-du-test/", "/cellules/cellule-du-test/documentation/"):
         assert client.get(url).status_code == 200, url
-    for url in ("/", "/equipe/site-public/", "/equipe/site-public/textes/"):
+    for url in ("/equipe/site-public/", "/equipe/site-public/textes/"):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith("/connexion/"), url
 

@@ -42,7 +42,9 @@ def test_login_with_a_wrong_password_says_so_in_french(client, world_a):
 def test_logout_is_a_post(facilitator_member_client):
     response = facilitator_member_client.post(reverse("logout"))
     assert response.status_code == 302
-    assert facilitator_member_client.get(reverse("www:dashboard")).status_code == 302
+    assert facilitator_member_client.get(reverse("www:market_list")).status_code == 302
+    home = facilitator_member_client.get(reverse("www:dashboard")).content.decode()
+    assert 'data-testid="sign-in"' in home  # `/` is the public home page again
 
 
 def test_scripts_carry_the_csp_nonce(facilitator_member_client):

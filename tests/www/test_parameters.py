@@ -26,6 +26,7 @@ EDIT_URLS = (
     "www:parameters_hourly_cost_create",
     "www:parameters_thresholds",
     "www:parameters_eligibility_fte",
+    "www:parameters_notifications",
     "www:counting_rule_create",
 )
 
@@ -74,6 +75,9 @@ def test_members_cannot_edit(name, world_a, facilitator_member_client):
                 "share_painting": "10",
                 "eligibility_validity_months": "6",
                 "fte_hours": "1820",
+                "statement_due_day": "3",
+                "statement_overdue_day": "15",
+                "eligibility_expiring_days": "60",
             },
         )
         assert response.status_code == 302 and response["Location"] == reverse("www:parameters")
@@ -290,6 +294,120 @@ def test_the_action_checks_the_admin_and_the_bounds(world_a, world_b):
             facilitator=world_a.facilitator, by=admin, eligibility_validity_months=200, fte_hours=100
         )
     assert set(refused.value.message_dict) == {"eligibility_validity_months", "fte_hours"}
+    assert not FacilitatorSettings.objects.filter(facilitator=world_a.facilitator).exists()
+    assert not settings_entries().exists()
+
+
+# --- Days of the notifications (issue 12) -------------------------------------------------------------------
+
+NOTIFICATIONS = reverse("www:parameters_notifications")
+
+
+def days(due, overdue, expiring):
+    return {"statement_due_day": due, "statement_overdue_day": overdue, "eligibility_expiring_days": expiring}
+
+
+def test_admin_sets_the_days_of_the_notifications(world_a, facilitator_admin_client):
+    form = facilitator_admin_client.get(NOTIFICATIONS).content.decode()
+    assert 'value="1"' in form and 'value="10"' in form and 'value="30"' in form  # the defaults
+    response = facilitator_admin_client.post(NOTIFICATIONS, days("3", "15", "60"))
+    assert response.status_code == 302 and response["Location"] == reverse("www:parameters")
+    settings = FacilitatorSettings.objects.get(facilitator=world_a.facilitator)
+    assert (
+        settings.statement_due_day,
+        settings.statement_overdue_day,
+        settings.eligibility_expiring_days,
+    ) == (
+        3,
+        15,
+        60,
+    )
+    created = settings_entries().get()
+    assert created.action == "create" and created.actor == world_a.users["facilitator_admin"]
+    assert created.changes["eligibility_expiring_days"] == [None, 60]
+
+    facilitator_admin_client.post(NOTIFICATIONS, days("5", "15", "90"))
+    update = settings_entries().latest("id")
+    assert update.action == "update" and update.actor == world_a.users["facilitator_admin"]
+    assert update.changes == {"statement_due_day": [3, 5], "eligibility_expiring_days": [60, 90]}
+    facilitator_admin_client.post(NOTIFICATIONS, days("5", "15", "90"))  # the same values: nothing to audit
+    assert settings_entries().count() == 2
+
+    page = facilitator_admin_client.get(reverse("www:parameters")).content.decode()
+    section = page.split('data-testid="notification-days"')[1].split("</section>")[0]
+    assert (
+        "à partir du 5 du mois" in section and "à partir du 15 du mois" in section and "90 jours" in section
+    )
+
+
+def test_members_read_the_days_of_the_notifications(world_a, facilitator_member_client):
+    page = facilitator_member_client.get(reverse("www:parameters")).content.decode()
+    section = page.split('data-testid="notification-days"')[1].split("</section>")[0]
+    assert (
+        "à partir du 1er du mois" in section and "à partir du 10 du mois" in section and "30 jours" in section
+    )
+    assert NOTIFICATIONS not in section  # no edit button for members
+
+
+@pytest.mark.parametrize(
+    ("due", "overdue", "expiring", "message"),
+    [
+        ("0", "10", "30", "Le jour où le relevé est demandé doit être compris entre 1 et 28"),
+        ("29", "30", "30", "Le jour où le relevé est demandé doit être compris entre 1 et 28"),
+        ("1", "31", "30", "Le jour où le relevé est en retard doit être compris entre 2 et 28"),
+        ("12", "10", "30", "Le jour où le relevé est en retard doit venir après le jour où il est demandé."),
+        ("10", "10", "30", "Le jour où le relevé est en retard doit venir après le jour où il est demandé."),
+        ("1", "10", "0", "Le préavis avant la fin d'une éligibilité doit être compris entre 1 et 365 jours."),
+        (
+            "1",
+            "10",
+            "366",
+            "Le préavis avant la fin d'une éligibilité doit être compris entre 1 et 365 jours.",
+        ),
+        ("1", "10", "trente", "Saisissez un nombre entier."),
+        ("1", "10", "", "Ce champ est obligatoire."),
+    ],
+)
+def test_bad_days_keep_the_input_and_write_nothing(
+    due, overdue, expiring, message, world_a, facilitator_admin_client
+):
+    html = errors_of(facilitator_admin_client.post(NOTIFICATIONS, days(due, overdue, expiring)))
+    assert escape(message) in html
+    for value in (due, overdue, expiring):
+        if value:
+            assert f'value="{value}"' in html
+    assert not FacilitatorSettings.objects.filter(facilitator=world_a.facilitator).exists()
+    assert not settings_entries().exists()
+
+
+def test_only_the_facilitators_admins_change_the_days(world_a, world_b):
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from clausier.notifications.actions import set_notification_days
+    from tests.factories import acting
+
+    values = {"statement_due_day": 3, "statement_overdue_day": 15, "eligibility_expiring_days": 60}
+    for role in ("facilitator_member", "company", "structure", "buyer", "prescriber"):
+        with pytest.raises(PermissionDenied):
+            set_notification_days(facilitator=world_a.facilitator, by=acting(world_a.users[role]), **values)
+    with pytest.raises(PermissionDenied):
+        set_notification_days(
+            facilitator=world_a.facilitator, by=acting(world_b.users["facilitator_admin"]), **values
+        )
+    admin = acting(world_a.users["facilitator_admin"])
+    with pytest.raises(ValidationError) as refused:
+        set_notification_days(
+            facilitator=world_a.facilitator,
+            by=admin,
+            statement_due_day=0,
+            statement_overdue_day=40,
+            eligibility_expiring_days=400,
+        )
+    assert set(refused.value.message_dict) == {
+        "statement_due_day",
+        "statement_overdue_day",
+        "eligibility_expiring_days",
+    }
     assert not FacilitatorSettings.objects.filter(facilitator=world_a.facilitator).exists()
     assert not settings_entries().exists()
 

@@ -1,7 +1,9 @@
-"""The login form (used by `clausier.accounts`), the dashboard, the organization switcher."""
+"""The login form (used by `clausier.accounts`), `/` (the dashboard, or the public home page for a visitor who
+is not signed in), the organization switcher."""
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import Http404
 from django.shortcuts import redirect
@@ -12,6 +14,7 @@ from django.views.generic import TemplateView
 from clausier.organizations.access import is_facilitator_staff
 from clausier.organizations.middleware import SESSION_KEY
 from clausier.organizations.models import User
+from clausier.publicsite.views import WelcomeView
 from clausier.www.mixins import DsfrFormMixin
 from clausier.www.navigation import menu_for
 from clausier.www.views.hours import dashboard_alerts
@@ -77,6 +80,19 @@ class DashboardView(TemplateView):
         response = super().render_to_response(context, **response_kwargs)
         patch_vary_headers(response, ("HX-Request",))
         return response
+
+
+dashboard_view = DashboardView.as_view()
+welcome_view = WelcomeView.as_view()
+
+
+@login_not_required
+def home(request, *args, **kwargs):
+    """`/`: a signed-in user's dashboard; for anyone else the public home page (`WelcomeView`: what Clausier is,
+    the cellules' public sites, the sign-in button). Public on purpose: the dashboard stays behind the login."""
+    if request.user.is_authenticated:
+        return dashboard_view(request, *args, **kwargs)
+    return welcome_view(request, *args, **kwargs)
 
 
 @require_POST

@@ -1,5 +1,5 @@
 """The facilitator's parameters: labour shares, hourly costs, thresholds, eligibility validity and hours of an
-ETP, counting rules.
+ETP, the days of the notifications, counting rules.
 
 Every member of the facilitator's staff reads them; only its administrators change them (a member who
 reaches a form is sent back to the page with a message, and nothing is written).
@@ -15,6 +15,7 @@ from django.views.generic import TemplateView
 
 from clausier.employment.models import CountingRule
 from clausier.employment.parameters import add_counting_rule_version, counting_rule_versions
+from clausier.notifications.actions import set_notification_days
 from clausier.organizations.access import is_facilitator_admin, is_facilitator_staff
 from clausier.procurement import parameters
 from clausier.www.forms_clauses import (
@@ -22,6 +23,7 @@ from clausier.www.forms_clauses import (
     EligibilityFteForm,
     HourlyCostForm,
     LabourSharesForm,
+    NotificationDaysForm,
     ThresholdsForm,
 )
 from clausier.www.mixins import FacilitatorStaffRequiredMixin
@@ -137,6 +139,21 @@ class EligibilityFteEditView(AdminParametersFormView):
 
     def save(self, form):
         parameters.set_eligibility_and_fte(
+            facilitator=self.request.organization, by=self.request.user, **form.cleaned_data
+        )
+
+
+class NotificationDaysEditView(AdminParametersFormView):
+    form_class = NotificationDaysForm
+    title = "Jours des notifications"
+    success_message = "Les jours des notifications ont été enregistrés."
+
+    def get_initial(self):
+        settings = parameters.settings_of(self.request.organization)
+        return {name: getattr(settings, name) for name in NotificationDaysForm.base_fields}
+
+    def save(self, form):
+        set_notification_days(
             facilitator=self.request.organization, by=self.request.user, **form.cleaned_data
         )
 

@@ -12,7 +12,8 @@ from clausier.notifications.periodic import due_notifications, send_due
 class Command(BaseCommand):
     help = (
         "Envoie les notifications périodiques dues à cette date : relevés du mois précédent à transmettre "
-        "(à partir du 1er) ou en retard (à partir du 10), éligibilités qui prennent fin dans les 30 jours. "
+        "(par défaut à partir du 1er) ou en retard (par défaut à partir du 10), éligibilités qui prennent fin "
+        "dans les 30 jours (par défaut) ; chaque facilitateur règle ces jours dans ses paramètres. "
         "Idempotent : relancée, la commande n'envoie rien deux fois. À lancer une fois par jour."
     )
 
