@@ -91,6 +91,14 @@ class ImportRun(TenantModel):
     task_id = models.CharField("identifiant de la tâche", max_length=64, blank=True, editable=False)
     message = models.TextField("message", blank=True)  # French: why the processing was refused or failed
     result = models.JSONField("résultat de la vérification", default=dict, blank=True)
+    # An import that left out the rows in error (an explicit choice): those rows alone, in the user's format,
+    # with an "erreurs" column, kept for download (the rows imported are not: they are in the database now).
+    left_out_file = models.BinaryField(
+        "lignes écartées, avec leurs erreurs", blank=True, default=b"", editable=False
+    )
+    left_out_type = models.CharField(
+        "type du fichier des lignes écartées", max_length=100, blank=True, default=""
+    )
 
     class Meta:
         verbose_name = "import"

@@ -6,11 +6,17 @@
     validation.counts                                                  # {"create": …, "update": …, "unchanged": …}
     commit(validation, kind, facilitator=f, by=user)                   # all or nothing; raises Refused
 
+All or nothing is the default. On an explicit choice (CLI `--skip-invalid`, the preview's checkbox "Ignorer
+les lignes en erreur"), `keep_valid_rows(validation, kind, facilitator=f)` gives the validation of the rows
+without problems, validated again on their own (what the file without its rows in error would import), to
+commit as one transaction; the rows left out come back in `error_file(…, only=…)`. A problem of the file as a
+whole (a required column missing, …) still refuses everything.
+
 `validate` and `commit` take an optional `progress(step, done, total)` callback ("validate": data rows checked,
 "commit": rows written), called at 0, at a bounded rate (`Progress`), and at the total: big files run in a task
 (`tasks.py`) that shows it to the user.
 
-or in one call: `run(kind, source, filename=…, facilitator=…, by=…, dry_run=…)` → `Report`.
+or in one call: `run(kind, source, filename=…, facilitator=…, by=…, dry_run=…, skip_invalid=…)` → `Report`.
 
 A *kind* (`kinds/hours.py`, …) declares its fields (key, French label, header synonyms, required or not), turns
 the mapped rows into items (each to create, update or leave unchanged) and commits them through the domain's
@@ -25,7 +31,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.db import transaction
 
@@ -39,6 +45,7 @@ from .values import ValueProblem, is_blank, quote
 CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
 ACTIONS = (CREATE, UPDATE, UNCHANGED)
 MAX_PROBLEMS = 1000  # beyond this, a file is not "a few rows to fix": stop listing (the count stays exact)
+MAX_PASSES = 10  # validations of the rows kept, when leaving rows out makes others fail (`keep_valid_rows`)
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,13 @@ class Validation:
     options: dict = field(default_factory=dict)  # the kind's options, e.g. {"create_duplicates": True}
     duplicate_count: int = 0  # rows that are likely duplicates of an existing record (participants)
     notes: list[str] = field(default_factory=list)  # French remarks, not problems (what was left aside)
+    # Every row with a problem (exact, even beyond the problems listed), and the problems of the file as a whole
+    # (row None): no row can be left out for those.
+    error_rows: set[int] = field(default_factory=set)
+    general_count: int = 0
+    # The validation of the rows kept (`keep_valid_rows`): the rows left out and all their problems.
+    left_out: list[int] = field(default_factory=list)
+    left_out_problems: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -102,6 +116,10 @@ class Validation:
 
     def add(self, row: int | None, column: Column | None, message: str) -> None:
         self.problem_count += 1
+        if row is None:
+            self.general_count += 1
+        else:
+            self.error_rows.add(row)
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(Problem(row, column, message))
 
@@ -347,10 +365,85 @@ def validate(
     return validation
 
 
+def keep_valid_rows(validation: Validation, kind: Kind, *, facilitator) -> Validation:
+    """The rows in error left out (an explicit choice of the user): the validation of the other rows, checked
+    again on their own, as if the file had only them; ok, ready to `commit` in one transaction.
+
+    A row may lean on a row left out (a market's title given on its first row only, a second line for the same
+    key, a check a kind makes only once every row passes): checked again without it, it fails in turn and is
+    left out too, with its own reason, until no row fails (at most `MAX_PASSES` times). `left_out` lists the
+    rows left out, `left_out_problems` all their problems (for the error file).
+
+    `Refused` (French messages) when nothing can be kept: a problem of the file as a whole (a required column
+    missing: no row can be read right), more than `MAX_PROBLEMS` problems (they could not all be returned),
+    no row left."""
+    if validation.ok:
+        return validation
+    if validation.general_count:
+        count = validation.general_count
+        raise Refused(
+            "Une erreur concerne le fichier entier, pas une ligne : aucune ligne ne peut être importée avant "
+            "qu'elle soit corrigée."
+            if count == 1
+            else f"{count} erreurs concernent le fichier entier, pas une ligne : aucune ligne ne peut être "
+            "importée avant qu'elles soient corrigées."
+        )
+    records = validation.records
+    left_out: set[int] = set()
+    problems: list[Problem] = []
+    current = validation
+    for _ in range(MAX_PASSES):
+        if current.problem_count > MAX_PROBLEMS:
+            raise Refused(
+                [
+                    f"{current.problem_count} problèmes : au-delà de {MAX_PROBLEMS}, les lignes en erreur ne "
+                    "peuvent pas être écartées (elles ne pourraient pas toutes vous être rendues avec leurs "
+                    "erreurs). Corrigez le fichier puis déposez-le à nouveau."
+                ]
+            )
+        left_out |= current.error_rows
+        problems += current.problems
+        rows = [row for row in records.rows if row.number not in left_out]
+        if not rows:
+            raise Refused(["Aucune ligne sans erreur : rien ne peut être importé."])
+        current = Validation(
+            records=replace(records, rows=rows), columns=validation.columns, options=dict(validation.options)
+        )
+        kind.check_rows(current, facilitator=facilitator)
+        if current.general_count:  # pragma: no cover - a kind's refusals of the whole file come on every pass
+            raise Refused([str(p) for p in current.problems if p.row is None])
+        if current.ok:
+            current.left_out = sorted(left_out)
+            current.left_out_problems = sorted(problems, key=lambda p: p.row)
+            return current
+    raise Refused(
+        [
+            "Les lignes en erreur entraînent d'autres lignes avec elles (elles en dépendent) : écarter les "
+            "lignes en erreur ne suffit pas. Corrigez le fichier puis déposez-le à nouveau."
+        ]
+    )
+
+
+def skip_preview(validation: Validation, kind: Kind, *, facilitator) -> dict:
+    """For the preview of a file with problems, JSON-ready: what ignoring the rows in error would import
+    (`possible`, `counts`, `kept` rows, `left_out` rows), or why it cannot (`reason`, French)."""
+    try:
+        kept = keep_valid_rows(validation, kind, facilitator=facilitator)
+    except Refused as refusal:
+        return {"possible": False, "reason": " ".join(refusal.messages)}
+    return {
+        "possible": True,
+        "counts": kept.counts,
+        "kept": len(kept.records.rows),
+        "left_out": len(kept.left_out),
+    }
+
+
 def commit(
     validation: Validation, kind: Kind, *, facilitator, by, progress: ProgressCallback | None = None
 ) -> dict[str, int]:
-    """Write the validated items, all or nothing; `Refused` (French messages) if the domain refuses.
+    """Write the validated items, all or nothing; `Refused` (French messages) if the domain refuses, or if the
+    validation has problems (to leave the rows in error out, commit `keep_valid_rows(validation, …)`).
 
     `progress` is first called (with 0) before the transaction opens; its later calls happen inside it."""
     if not validation.ok:
@@ -384,6 +477,8 @@ class Report:
     problem_count: int = 0
     messages: list[str] = field(default_factory=list)  # refusals of the file as a whole
     notes: list[str] = field(default_factory=list)  # remarks of the kind (what was left aside), not problems
+    skip_invalid: bool = False  # the rows in error were to be left out (`keep_valid_rows`)
+    left_out: list[int] = field(default_factory=list)  # the rows left out: `problems` are theirs
 
     @property
     def ok(self) -> bool:
@@ -406,6 +501,19 @@ class Report:
             f"{self.counts[CREATE]} ligne(s) {verb} créée(s), {self.counts[UPDATE]} mise(s) à jour, "
             f"{self.counts[UNCHANGED]} inchangée(s)."
         )
+        if self.left_out:
+            kept = self.rows - len(self.left_out)
+            if self.dry_run:
+                yield (
+                    f"{kept} ligne(s) sans erreur seraient importées, {len(self.left_out)} ligne(s) en erreur "
+                    "seraient écartées (non enregistrées) :"
+                )
+            else:
+                yield (
+                    f"{kept} ligne(s) sans erreur importée(s), {len(self.left_out)} ligne(s) en erreur "
+                    "écartée(s) (non enregistrées) :"
+                )
+            yield from (str(p) for p in self.problems)
         if self.dry_run:
             yield "Essai à blanc : rien n'a été enregistré."
 
@@ -423,6 +531,9 @@ class Report:
             "notes": self.notes,
             "problem_count": self.problem_count,
             "problems": [p.as_json() for p in self.problems],
+            "skip_invalid": self.skip_invalid,
+            "left_out": len(self.left_out),
+            "left_out_rows": self.left_out,
         }
 
 
@@ -438,8 +549,13 @@ def run(
     dry_run: bool = False,
     options: dict | None = None,
     progress: ProgressCallback | None = None,
+    skip_invalid: bool = False,
 ) -> tuple[Report, Validation | None]:
-    report = Report(kind=kind_name, filename=filename, status="refused", dry_run=dry_run)
+    """Read, validate and commit a file; with `skip_invalid`, the rows in error are left out (the validation
+    returned is then that of the rows kept, `keep_valid_rows`)."""
+    report = Report(
+        kind=kind_name, filename=filename, status="refused", dry_run=dry_run, skip_invalid=skip_invalid
+    )
     try:
         kind = get_kind(kind_name)
         records = read(source, filename=filename, kind=kind, sheet=sheet, mapping=mapping)
@@ -454,8 +570,17 @@ def run(
     report.counts = validation.counts
     report.problems, report.problem_count = validation.problems, validation.problem_count
     report.notes = validation.notes
-    if not validation.ok:
+    if not validation.ok and not skip_invalid:
         return report, validation
+    if not validation.ok:
+        try:
+            validation = keep_valid_rows(validation, kind, facilitator=facilitator)
+        except Refused as refusal:
+            report.messages = refusal.messages
+            return report, validation
+        report.counts, report.left_out = validation.counts, validation.left_out
+        report.problems = validation.left_out_problems
+        report.problem_count = len(report.problems)
     if dry_run:
         report.status = "valid"
         return report, validation
@@ -463,7 +588,7 @@ def run(
         report.counts = commit(validation, kind, facilitator=facilitator, by=by, progress=progress)
     except Refused as refusal:
         report.messages = refusal.messages
-        report.problem_count = len(refusal.messages)
+        report.problems, report.problem_count, report.left_out = [], len(refusal.messages), []
         return report, validation
     report.status = "committed"
     return report, validation
@@ -484,18 +609,29 @@ class ErrorFile:
     content_type: str
 
 
-def error_file(source: bytes, records: Records, problems: Iterable[Problem]) -> ErrorFile:
+def error_file(
+    source: bytes, records: Records, problems: Iterable[Problem], *, only: Iterable[int] | None = None
+) -> ErrorFile:
     """The user's own file with an added "erreurs" column: a CSV comes back as a CSV (same encoding,
     separator and line ends, every line where it was), a workbook (XLSX, XLS, ODS) and any other source as an
-    XLSX (`error_workbook`: same sheet name, every row where it was)."""
+    XLSX (`error_workbook`: same sheet name, every row where it was).
+
+    With `only` (row numbers: the rows left out of an import), the file of those rows alone: the lines above
+    the header and the header where they were, then those rows one after the other, each with its errors."""
     table = records.table
+    only = None if only is None else set(only)
     if table.format == "csv" and table.encoding and table.delimiter:
         encoding = table.encoding
         content_type = (
             f"text/csv; charset={'utf-16' if encoding == 'utf-16' else encoding.removesuffix('-sig')}"
         )
-        return ErrorFile(error_csv(source, records, problems), "csv", content_type)
-    return ErrorFile(error_workbook(records, problems), "xlsx", XLSX_CONTENT_TYPE)
+        return ErrorFile(error_csv(source, records, problems, only=only), "csv", content_type)
+    return ErrorFile(error_workbook(records, problems, only=only), "xlsx", XLSX_CONTENT_TYPE)
+
+
+def extension_of(content_type: str) -> str:
+    """The extension `error_file` gives with this content type."""
+    return "csv" if content_type.startswith("text/csv") else "xlsx"
 
 
 def _messages_by_row(problems: Iterable[Problem]) -> dict[int | None, list[str]]:
@@ -514,10 +650,13 @@ def _csv_cell(text: str) -> str:
     return text if _NUMBER_RE.fullmatch(text) else neutralise(text)
 
 
-def error_csv(source: bytes, records: Records, problems: Iterable[Problem]) -> bytes:
+def error_csv(
+    source: bytes, records: Records, problems: Iterable[Problem], *, only: set[int] | None = None
+) -> bytes:
     """The CSV as it was read, line for line (blank lines and title lines included), with an "erreurs" field
     on the header line and on every line with a problem; problems of the file as a whole on lines added at the
-    end. Written in the encoding and with the separator detected on reading."""
+    end. Written in the encoding and with the separator detected on reading. With `only`, the lines below the
+    header are those rows only."""
     import csv
 
     from .readers import _decode
@@ -537,6 +676,8 @@ def error_csv(source: bytes, records: Records, problems: Iterable[Problem]) -> b
         cells = [_csv_cell(field) for field in fields]
         if number == records.header.number:
             added = ERRORS_LABEL
+        elif only is not None and number > records.header.number and number not in only:
+            continue
         elif number in by_row:
             added = " ; ".join(by_row[number])
         else:
@@ -551,8 +692,9 @@ def error_csv(source: bytes, records: Records, problems: Iterable[Problem]) -> b
     return result.encode(table.encoding)
 
 
-def error_workbook(records: Records, problems: Iterable[Problem]) -> bytes:
-    """The sheet that was read, cell for cell (typed), with an added "erreurs" column next to the header."""
+def error_workbook(records: Records, problems: Iterable[Problem], *, only: set[int] | None = None) -> bytes:
+    """The sheet that was read, cell for cell (typed), with an added "erreurs" column next to the header.
+    With `only`, the rows below the header are those rows only, one after the other."""
     import xlsxwriter
     from xlsxwriter.exceptions import InvalidWorksheetName
 
@@ -571,12 +713,19 @@ def error_workbook(records: Records, problems: Iterable[Problem]) -> bytes:
     datetime_format = workbook.add_format({"num_format": "dd/mm/yyyy hh:mm"})
     error_format = workbook.add_format({"font_color": "#C9191E", "text_wrap": True})
     header_format = workbook.add_format({"bold": True, "font_color": "#C9191E"})
+    header = records.header.number
+    next_line = header  # with `only`: the line (0-based) of the next row kept, right below the header
     for row in table.rows:
-        _write_row(sheet, row, date_format, datetime_format)
-        if row.number == records.header.number:
-            sheet.write_string(row.number - 1, error_col, ERRORS_LABEL, header_format)
+        line = row.number - 1
+        if only is not None and row.number > header:
+            if row.number not in only:
+                continue
+            line, next_line = next_line, next_line + 1
+        _write_row(sheet, row, line, date_format, datetime_format)
+        if row.number == header:
+            sheet.write_string(line, error_col, ERRORS_LABEL, header_format)
         elif row.number in by_row:
-            sheet.write_string(row.number - 1, error_col, " ; ".join(by_row[row.number]), error_format)
+            sheet.write_string(line, error_col, " ; ".join(by_row[row.number]), error_format)
     sheet.set_column(error_col, error_col, 80)
     general = by_row.get(None)
     if general:
@@ -587,8 +736,7 @@ def error_workbook(records: Records, problems: Iterable[Problem]) -> bytes:
     return output.getvalue()
 
 
-def _write_row(sheet, row: Row, date_format, datetime_format) -> None:
-    line = row.number - 1
+def _write_row(sheet, row: Row, line: int, date_format, datetime_format) -> None:
     for index, cell in enumerate(row.cells):
         if cell is None:
             continue

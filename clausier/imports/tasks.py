@@ -4,10 +4,14 @@ worker `clausier db_worker` must be running), not in the request.
 
     queue_validation(run, options={})          # the views (POST): state "queued", then a task validates
     queue_commit(run, by=user, options={})     # only from "ready" with no problem: a task commits
+    queue_commit(run, by=user, options={}, skip_invalid=True, left_out=12)
+                                               # or with problems, the user having chosen to leave the 12
+                                               # rows in error out (`pipeline.keep_valid_rows`)
 
 Lifecycle (`ImportRun.state`): queued → validating → ready (the preview reads `run.result`) → queued →
 committing → done; "refused" (the file or the domain refused it) and "failed" (the task crashed) leave the
-database as it was: the commit is one transaction, all or nothing. The task writes `progress_done` /
+database as it was: the commit is one transaction, all or nothing (with the rows in error left out, all the
+rows kept or none; those left out are kept in `run.left_out_file`). The task writes `progress_done` /
 `progress_total` through the pipeline's progress callback, at most about once a second.
 
 Each queued job carries a token (`run.job`): a newer job (the user changed the mapping) supersedes an older
@@ -31,7 +35,18 @@ from clausier.employment.actions import Refused
 
 from .limits import ImportRefused
 from .models import ImportRun, ImportState, ImportStatus
-from .pipeline import UNCHANGED, Problem, Validation, commit, get_kind, read, validate
+from .pipeline import (
+    UNCHANGED,
+    Problem,
+    Validation,
+    commit,
+    error_file,
+    get_kind,
+    keep_valid_rows,
+    read,
+    skip_preview,
+    validate,
+)
 from .readers import Column
 
 logger = logging.getLogger(__name__)
@@ -48,6 +63,10 @@ FAILED_MESSAGE = (
 CHANGED_MESSAGE = (
     "Les données ont changé depuis l'aperçu et le fichier ne passe plus la vérification : rien n'a été "
     "enregistré. Voici les problèmes à corriger."
+)
+LEFT_OUT_CHANGED_MESSAGE = (
+    "Les données ont changé depuis l'aperçu : {now} ligne(s) seraient maintenant écartées au lieu de "
+    "{before}. Rien n'a été enregistré : vérifiez l'aperçu à nouveau avant d'importer."
 )
 
 
@@ -73,10 +92,19 @@ def queue_validation(run: ImportRun, *, options: dict | None = None) -> bool:
     return _queue(run, validate_import, options=dict(options or {}))
 
 
-def queue_commit(run: ImportRun, *, by, options: dict | None = None) -> bool:
-    """Commit the file in a task; only a run "ready" with no problem (False otherwise: already committing,
-    changed in between)."""
-    if not run.result.get("ok"):
+def queue_commit(
+    run: ImportRun,
+    *,
+    by,
+    options: dict | None = None,
+    skip_invalid: bool = False,
+    left_out: int | None = None,
+) -> bool:
+    """Commit the file in a task; only a run "ready" with no problem, or whose rows in error may be left out
+    when `skip_invalid` (False otherwise: already committing, changed in between). `left_out`: the number of
+    rows the user agreed to leave out (the preview's); the task commits nothing if it finds another number."""
+    result = run.result
+    if not (result.get("ok") or (skip_invalid and result.get("skip", {}).get("possible"))):
         return False
     return _queue(
         run,
@@ -84,6 +112,8 @@ def queue_commit(run: ImportRun, *, by, options: dict | None = None) -> bool:
         expected=ImportState.READY,
         by_id=getattr(by, "pk", None),
         options=dict(options or {}),
+        skip_invalid=skip_invalid,
+        left_out=left_out,
     )
 
 
@@ -131,15 +161,27 @@ def validate_import(run_uuid: str, job: str, options: dict) -> str:
             options=options,
             progress=_reporter(run, job),
         )
-        _save(run, job, state=ImportState.READY, result=validation_result(run, validation))
+        result = validation_result(run, validation, kind=kind)
+        _save(run, job, state=ImportState.READY, result=result)
         return ImportState.READY.value
     return ""  # superseded
 
 
 @task
-def commit_import(run_uuid: str, job: str, by_id: int | None, options: dict) -> str:
+def commit_import(
+    run_uuid: str,
+    job: str,
+    by_id: int | None,
+    options: dict,
+    skip_invalid: bool = False,
+    left_out: int | None = None,
+) -> str:
     """Validate the file again (the database may have changed since the preview), then commit it in one
-    transaction: "done", or "ready" again with the new problems, or "refused" (nothing written)."""
+    transaction: "done", or "ready" again with the new problems, or "refused" (nothing written).
+
+    With `skip_invalid`, the rows in error are left out (`keep_valid_rows`) and the others committed in one
+    transaction, if as many rows are left out as the preview said (`left_out`); the rows left out, with their
+    errors, are kept in `run.left_out_file`."""
     with _guard(run_uuid, job):
         run = _claim(run_uuid, job, ImportState.COMMITTING)
         try:
@@ -152,14 +194,33 @@ def commit_import(run_uuid: str, job: str, by_id: int | None, options: dict) -> 
             records, kind, run.mapping, facilitator=run.facilitator, options=options, progress=report
         )
         if not validation.ok:
-            result = validation_result(run, validation)
-            _save(run, job, state=ImportState.READY, result=result, message=CHANGED_MESSAGE)
-            return ImportState.READY.value
+            kept, message = None, CHANGED_MESSAGE
+            if skip_invalid:
+                try:
+                    kept = keep_valid_rows(validation, kind, facilitator=run.facilitator)
+                except Refused as refusal:
+                    message = "\n".join([*refusal.messages, CHANGED_MESSAGE])
+                if kept is not None and left_out is not None and len(kept.left_out) != left_out:
+                    message = LEFT_OUT_CHANGED_MESSAGE.format(now=len(kept.left_out), before=left_out)
+                    kept = None
+            if kept is None:
+                result = validation_result(run, validation, kind=kind)
+                _save(run, job, state=ImportState.READY, result=result, message=message)
+                return ImportState.READY.value
+            validation = kept
         by = _user(by_id, run)
         written = sum(1 for item in validation.items if item.action != UNCHANGED)
+        left_out_fields = {}
+        if validation.left_out:
+            errors = error_file(
+                bytes(run.content), validation.records, validation.left_out_problems, only=validation.left_out
+            )
+            left_out_fields = {"left_out_file": errors.content, "left_out_type": errors.content_type}
         try:
             with transaction.atomic():
                 counts = commit(validation, kind, facilitator=run.facilitator, by=by, progress=report)
+                if validation.left_out:
+                    counts["left_out"] = len(validation.left_out)
                 _save(
                     run,
                     job,
@@ -171,6 +232,7 @@ def commit_import(run_uuid: str, job: str, by_id: int | None, options: dict) -> 
                     progress_step="commit",
                     progress_done=written,
                     progress_total=written,
+                    **left_out_fields,
                 )
                 record(action=Action.CREATE, obj=run, by=by, changes={"bilan": [None, counts]})
         except Refused as refusal:
@@ -259,10 +321,14 @@ def _user(by_id: int | None, run: ImportRun):
 # --- The validation, kept for the preview ----------------------------------------------------------------
 
 
-def validation_result(run: ImportRun, validation: Validation) -> dict:
+def validation_result(run: ImportRun, validation: Validation, *, kind=None) -> dict:
     """What the preview and the error file need, JSON-ready (problems as listed by the validation: at most
-    `pipeline.MAX_PROBLEMS`, the count stays exact)."""
+    `pipeline.MAX_PROBLEMS`, the count stays exact); for a file with problems and its `kind`, what ignoring the
+    rows in error would import (`skip`: `pipeline.skip_preview`)."""
     records = validation.records
+    skip = {}
+    if kind is not None and not validation.ok:
+        skip = skip_preview(validation, kind, facilitator=run.facilitator)
     return {
         "ok": validation.ok,
         "counts": validation.counts,
@@ -282,6 +348,7 @@ def validation_result(run: ImportRun, validation: Validation) -> dict:
         "duplicate_count": validation.duplicate_count,
         "options": dict(validation.options),
         "mapping": dict(run.mapping),
+        "skip": skip,
     }
 
 

@@ -468,3 +468,156 @@ def test_a_big_file_with_problems_shows_them_and_gives_its_error_file(
     rows = list(csv.reader(io.StringIO(response.content.decode()), delimiter=";"))
     assert rows[0][-1] == "erreurs" and "beaucoup" in rows[1][-1]
     assert AuditEntry.objects.filter(action=Action.EXPORT, object_id=str(run.uuid)).exists()
+
+
+# --- Ignoring the rows in error: an explicit choice on the preview ------------------------------------------
+
+
+def two_rows_csv(w) -> bytes:
+    """A May 2024 statement: world `w`'s direct-hire contract (row 2), then a person with no contract (row 3)."""
+    person = w.direct_contract.participant
+    return csv_bytes(
+        [
+            ["Salarié", "Naissance", "Lot", "Période", "Qté"],
+            [person.last_name, f"{person.birth_date:%d/%m/%Y}", w.lot.number, "05/2024", "120"],
+            ["Inconnu", "01/01/1980", w.lot.number, "05/2024", "10"],
+        ]
+    )
+
+
+def test_the_rows_in_error_can_be_left_out_on_an_explicit_choice(world_a, facilitator_member_client):
+    w, client = world_a, facilitator_member_client
+    run = import_run_for(w)
+    run.content = two_rows_csv(w)
+    run.save()
+    preview_url = reverse("www:import_preview", kwargs={"uuid": run.uuid})
+    commit_url = reverse("www:import_commit", kwargs={"uuid": run.uuid})
+    page = client.get(preview_url).content.decode()
+    assert 'data-testid="skip-invalid-form"' in page
+    assert 'name="ignorer_erreurs" value="1" required' in page and "Ignorer les lignes en erreur" in page
+    assert (
+        "Les 1 ligne(s) sans erreur seront importées (1 à créer, 0 à mettre à jour, 0 inchangée(s)), en une "
+        "seule fois. Les 1 ligne(s) en erreur seront écartées : rien ne sera enregistré pour elles, et elles "
+        "vous seront rendues dans un fichier à votre format, avec une colonne « erreurs »"
+    ) in page.replace("&#x27;", "'")
+    assert '<input type="hidden" name="lignes_ecartees" value="1">' in page
+
+    # All or nothing stays the default: without the box ticked, nothing is written.
+    client.post(commit_url)
+    assert not HoursRecord.objects.filter(month=MAY).exists()
+    # The number of rows left out changed since the preview (here: announced wrong): nothing is written.
+    response = client.post(commit_url, {"ignorer_erreurs": "1", "lignes_ecartees": "0"})
+    assert response.status_code == 302 and not HoursRecord.objects.filter(month=MAY).exists()
+    assert "au lieu de 0" in client.get(preview_url).content.decode()
+
+    response = client.post(commit_url, {"ignorer_erreurs": "1", "lignes_ecartees": "1"})
+    assert response.status_code == 302
+    assert HoursRecord.objects.get(contract=w.direct_contract, month=MAY).hours == 120
+    run.refresh_from_db()
+    assert run.status == ImportStatus.COMMITTED and run.content == b""
+    assert run.summary == {"create": 1, "update": 0, "unchanged": 0, "left_out": 1}
+    entry = AuditEntry.objects.get(object_type="imports.importrun", action=Action.CREATE)
+    assert entry.changes == {"bilan": [None, run.summary]}
+    page = client.get(preview_url).content.decode()
+    assert "1 ligne(s) en erreur écartée(s) : rien n'a été enregistré pour elles." in page
+    assert 'data-testid="left-out-file"' in page
+
+    # The rows left out, alone, in the user's format, with their errors; the download is logged.
+    response = client.get(reverse("www:import_errors", kwargs={"uuid": run.uuid}))
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == 'attachment; filename="releve-erreurs.csv"'
+    rows = list(csv.reader(io.StringIO(response.content.decode()), delimiter=";"))
+    assert rows[0] == ["Salarié", "Naissance", "Lot", "Période", "Qté", "erreurs"]
+    assert len(rows) == 2 and rows[1][0] == "Inconnu" and "aucun contrat trouvé pour Inconnu" in rows[1][5]
+    export = AuditEntry.objects.get(action=Action.EXPORT, object_id=str(run.uuid))
+    assert export.detail == "fichier des lignes écartées (CSV, 1 ligne(s))"
+
+
+def test_a_file_level_error_offers_no_choice(world_a, facilitator_member_client):
+    w, client = world_a, facilitator_member_client
+    run = import_run_for(w)
+    run.content = two_rows_csv(w)
+    run.mapping = {key: label for key, label in run.mapping.items() if key != "hours"}  # a required column
+    run.save()
+    page = client.get(reverse("www:import_preview", kwargs={"uuid": run.uuid})).content.decode()
+    assert 'data-testid="skip-invalid-form"' not in page
+    assert "Impossible d'ignorer les lignes en erreur. Une erreur concerne le fichier entier" in page
+    response = client.post(
+        reverse("www:import_commit", kwargs={"uuid": run.uuid}),
+        {"ignorer_erreurs": "1", "lignes_ecartees": "1"},
+    )
+    assert response.status_code == 422 and 'data-testid="import-refused"' in response.content.decode()
+    assert not HoursRecord.objects.filter(month=MAY).exists()
+    run.refresh_from_db()
+    assert run.status == ImportStatus.UPLOADED
+
+
+def test_a_big_siae_file_with_errors_is_imported_without_them_by_a_task(
+    world_a, facilitator_member_client, immediate_tasks, tmp_path
+):
+    """The real SIAE file of Haute-Garonne (shipped, decompressed here), two lines spoilt, in the background."""
+    import lzma
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from clausier.geo.communes import import_communes
+    from clausier.organizations.models import Organization, OrganizationKind
+
+    official = Path(settings.BASE_DIR) / "clausier" / "reference" / "official"
+    cog = tmp_path / "cog.csv"
+    cog.write_bytes(lzma.decompress((official / "cog_communes_2026.csv.xz").read_bytes()))
+    import_communes(cog, departments=["31"])
+    text = lzma.decompress((official / "siae_haute_garonne_2020.csv.xz").read_bytes()).decode()
+    lines = list(csv.reader(io.StringIO(text, newline="")))
+    header, data = lines[0], lines[1:]
+    data[9][header.index("kind")] = "SIAE-X"  # line 11
+    data[19][header.index("siret")] = "12345678901234"  # line 21: a wrong key
+    output = io.StringIO(newline="")
+    csv.writer(output, lineterminator="\n").writerows([header, *data])
+    client = facilitator_member_client
+
+    response = client.post(
+        reverse("www:import_start"),
+        {"kind": "structures", "file": SimpleUploadedFile("siae31.csv", output.getvalue().encode())},
+    )
+    run = ImportRun.objects.get()
+    assert run.background and run.row_count == len(data)
+    client.post(response["Location"], {f"col_{key}": label for key, label in run.mapping.items()})
+    run.refresh_from_db()
+    assert run.state == ImportState.READY and run.result["problem_count"] == 2
+    assert run.result["skip"] == {
+        "possible": True,
+        "counts": {"create": len(data) - 2, "update": 0, "unchanged": 0},
+        "kept": len(data) - 2,
+        "left_out": 2,
+    }
+    page = client.get(reverse("www:import_preview", kwargs={"uuid": run.uuid})).content.decode()
+    assert 'data-testid="skip-invalid-form"' in page and f"Les {len(data) - 2} ligne(s) sans erreur" in page
+    before = Organization.objects.filter(kind=OrganizationKind.INSERTION_STRUCTURE).count()
+
+    client.post(reverse("www:import_commit", kwargs={"uuid": run.uuid}))  # the box not ticked
+    run.refresh_from_db()
+    assert run.state == ImportState.READY  # nothing queued, nothing written
+    client.post(
+        reverse("www:import_commit", kwargs={"uuid": run.uuid}),
+        {"ignorer_erreurs": "1", "lignes_ecartees": "2"},
+    )
+    run.refresh_from_db()
+    assert run.state == ImportState.DONE and run.status == ImportStatus.COMMITTED and run.content == b""
+    assert run.summary == {"create": len(data) - 2, "update": 0, "unchanged": 0, "left_out": 2}
+    structures = Organization.objects.filter(
+        kind=OrganizationKind.INSERTION_STRUCTURE, partnerships__facilitator=world_a.facilitator
+    )
+    assert (
+        Organization.objects.filter(kind=OrganizationKind.INSERTION_STRUCTURE).count()
+        == before + len(data) - 2
+    )
+    assert not structures.filter(siret=data[9][0]).exists() and structures.filter(siret=data[8][0]).exists()
+    page = client.get(reverse("www:import_preview", kwargs={"uuid": run.uuid})).content.decode()
+    assert 'data-testid="left-out-file"' in page
+    response = client.get(reverse("www:import_errors", kwargs={"uuid": run.uuid}))
+    rows = list(csv.reader(io.StringIO(response.content.decode()), delimiter=","))
+    assert rows[0] == [*header, "erreurs"] and [row[:-1] for row in rows[1:]] == [data[9], data[19]]
+    assert "« SIAE-X » n'est pas un type de structure connu" in rows[1][-1]
+    assert "n'est pas un SIRET valide" in rows[2][-1]

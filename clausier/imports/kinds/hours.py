@@ -152,10 +152,10 @@ class HoursKind(Kind):
                     validation.add(row.number, columns["training_hours"], problem.message)
                     ok = False
             contract = index.find(validation, row, cell, month)
-            if contract is None or not ok:
+            if contract is None or month is None:
                 continue
             key = (contract.pk, month)
-            if key in seen:
+            if key in seen:  # a second row for the contract and month, even if the first one is in error
                 validation.add(
                     row.number,
                     None,
@@ -163,6 +163,8 @@ class HoursKind(Kind):
                 )
                 continue
             seen[key] = row.number
+            if not ok:
+                continue
             for message in check_entry(MonthEntry(contract, hours, training), month, maximum)[0]:
                 on_month = "dates du contrat" in message or NOT_STARTED in message
                 column = columns["month"] if on_month else columns["hours"]

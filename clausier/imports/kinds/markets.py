@@ -457,7 +457,16 @@ class MarketsKind(Kind):
                 rows.append(row)
         # Second pass: what each row creates, changes or leaves as it is.
         planned: set[tuple[int, str]] = set()
+        refused: dict[tuple[int, str], int] = {}  # market → the row where it could not be planned
         for row in rows:
+            if row.key in refused:  # its other lots cannot be written without it
+                validation.add(
+                    row.number,
+                    columns["reference"],
+                    f"le marché {row.reference} ne peut pas être enregistré : voir la ligne "
+                    f"{refused[row.key]} du fichier.",
+                )
+                continue
             market = existing.markets.get(row.key)
             values = {name: value for name, (value, _) in merged[row.key].items()}
             plan = LotPlan(
@@ -472,6 +481,7 @@ class MarketsKind(Kind):
             if row.key not in planned:
                 planned.add(row.key)
                 if not self._plan_market(validation, row, plan, values):
+                    refused[row.key] = row.number
                     continue
             if market is not None:
                 plan.lot = existing.lot(market, row.lot_number)

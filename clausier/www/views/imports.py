@@ -4,6 +4,10 @@ The uploaded file is kept in an `ImportRun` between steps; every step reads it a
 large file). Files up to IMPORT_BACKGROUND_ROWS data rows are validated and committed within the request; the
 bigger ones by a task (`clausier.imports.tasks`), whose progress the preview page polls (htmx, every 2 s, the
 `_progress.html` partial) until the preview or the report can be shown.
+
+All or nothing by default; a preview with problems offers to ignore the rows in error (checkbox
+`ignorer_erreurs`, with the number of rows to leave out it announced, `lignes_ecartees`): the other rows are then
+imported in one transaction, and the rows left out stay downloadable, with their errors, after the import.
 """
 
 from dataclasses import dataclass
@@ -24,7 +28,17 @@ from clausier.employment.actions import Refused
 from clausier.imports.kinds import KINDS
 from clausier.imports.limits import ImportRefused, Limits, format_megabytes
 from clausier.imports.models import ImportRun, ImportState, ImportStatus, MappingTemplate
-from clausier.imports.pipeline import commit, error_file, read, resolve_mapping, suggest_mapping, validate
+from clausier.imports.pipeline import (
+    commit,
+    error_file,
+    extension_of,
+    keep_valid_rows,
+    read,
+    resolve_mapping,
+    skip_preview,
+    suggest_mapping,
+    validate,
+)
 from clausier.imports.tasks import (
     in_background,
     queue_commit,
@@ -105,6 +119,8 @@ def _run(request, uuid) -> ImportRun:
 
 CREATE_DUPLICATES = "creer_doublons"  # preview (GET) and commit (POST) parameter
 ONLY_NEW = "nouveaux_seulement"  # commit (POST) parameter: DECP, import only the markets not yet followed
+SKIP_INVALID = "ignorer_erreurs"  # commit (POST) parameter: leave the rows in error out, import the others
+LEFT_OUT = "lignes_ecartees"  # commit (POST) parameter: how many rows the preview said would be left out
 
 
 def _options(data) -> dict:
@@ -125,7 +141,8 @@ class ImportStartView(FacilitatorStaffRequiredMixin, View):
     template_name = "www/imports/start.html"
 
     def render(self, form, status=200):
-        runs = ImportRun.objects.visible_to(self.request.user).defer("content", "result")[:10]
+        runs = ImportRun.objects.visible_to(self.request.user)
+        runs = runs.defer("content", "result", "left_out_file")[:10]
         return TemplateResponse(
             self.request,
             self.template_name,
@@ -254,6 +271,7 @@ class ImportPreviewView(FacilitatorStaffRequiredMixin, View):
             "create_duplicates": bool(options.get("create_duplicates")),
             "notes": [],
             "kind_preview": {},
+            "skip": {},
         }
         if run.status == ImportStatus.UPLOADED and run.background:
             context.update(_background_context(run))
@@ -270,6 +288,7 @@ class ImportPreviewView(FacilitatorStaffRequiredMixin, View):
                 mapping=[(kind.field(key).label, label) for key, label in run.mapping.items()],
                 notes=validation.notes,
                 kind_preview=kind.preview_context(validation) if validation.ok else {},
+                skip={} if validation.ok else skip_preview(validation, kind, facilitator=run.facilitator),
             )
         return TemplateResponse(request, self.template_name, context, status=422 if refusal else 200)
 
@@ -302,7 +321,8 @@ def _background_context(run: ImportRun) -> dict:
         mapping=[(kind.field(key).label, label) for key, label in result["mapping"].items()],
         notes=result["notes"],
         create_duplicates=bool(options.get("create_duplicates")),
-        refusal=[run.message] if run.message else [],
+        refusal=run.message.splitlines(),
+        skip=result.get("skip") or {},
     )
     return context
 
@@ -362,45 +382,94 @@ class ImportCommitView(FacilitatorStaffRequiredMixin, View):
         if run.status != ImportStatus.UPLOADED:
             messages.info(request, "Ce fichier a déjà été importé.")
             return redirect("www:import_preview", uuid=run.uuid)
+        skip = bool(request.POST.get(SKIP_INVALID))
+        announced = _announced(request.POST) if skip else None
         if run.background:
             options = {**run.result.get("options", {}), **_options(request.POST)}
-            if run.state == ImportState.READY and queue_commit(run, by=request.user, options=options):
+            if run.state == ImportState.READY and queue_commit(
+                run, by=request.user, options=options, skip_invalid=skip, left_out=announced
+            ):
                 messages.info(
-                    request, "L'enregistrement est lancé : tout ou rien, il peut prendre quelques minutes."
+                    request,
+                    "L'enregistrement des lignes sans erreur est lancé : toutes ou aucune, il peut prendre "
+                    "quelques minutes."
+                    if skip and not run.result.get("ok")
+                    else "L'enregistrement est lancé : tout ou rien, il peut prendre quelques minutes.",
                 )
             return redirect("www:import_preview", uuid=run.uuid)
         kind, records = _records(run)
         options = _options(request.POST)
         validation = validate(records, kind, run.mapping, facilitator=run.facilitator, options=options)
         if not validation.ok:
-            return redirect("www:import_preview", uuid=run.uuid)
+            if not skip:
+                return redirect("www:import_preview", uuid=run.uuid)
+            try:
+                validation = keep_valid_rows(validation, kind, facilitator=run.facilitator)
+            except Refused as refusal:
+                return self.refuse(request, uuid, refusal)
+            if announced is not None and len(validation.left_out) != announced:
+                messages.warning(
+                    request,
+                    f"Les données ont changé depuis l'aperçu : {len(validation.left_out)} ligne(s) seraient "
+                    f"maintenant écartées au lieu de {announced}. Rien n'a été enregistré : vérifiez l'aperçu "
+                    "avant d'importer.",
+                )
+                return redirect("www:import_preview", uuid=run.uuid)
+        fields = ["status", "summary", "committed_at", "content", "updated_at"]
+        if validation.left_out:
+            errors = error_file(
+                bytes(run.content), validation.records, validation.left_out_problems, only=validation.left_out
+            )
+            run.left_out_file, run.left_out_type = errors.content, errors.content_type
+            fields += ["left_out_file", "left_out_type"]
         try:
             with transaction.atomic():
                 counts = commit(validation, kind, facilitator=run.facilitator, by=request.user)
+                if validation.left_out:
+                    counts["left_out"] = len(validation.left_out)
                 run.status, run.summary, run.committed_at = ImportStatus.COMMITTED, counts, timezone.now()
                 run.content = b""  # the figures are in the database now: do not keep the personal data twice
-                run.save(update_fields=["status", "summary", "committed_at", "content", "updated_at"])
+                run.save(update_fields=fields)
                 record(action=Action.CREATE, obj=run, by=request.user, changes={"bilan": [None, counts]})
         except Refused as refusal:
-            view = ImportPreviewView()
-            view.setup(request, uuid=uuid)
-            return view.get(request, uuid, refusal=refusal.messages)
-        messages.success(
-            request,
+            return self.refuse(request, uuid, refusal)
+        done = (
             f"Import terminé : {counts['create']} ligne(s) créée(s), {counts['update']} mise(s) à jour, "
-            f"{counts['unchanged']} inchangée(s).",
+            f"{counts['unchanged']} inchangée(s)"
         )
+        if validation.left_out:
+            done += (
+                f" ; {len(validation.left_out)} ligne(s) en erreur écartée(s), non enregistrées : "
+                "téléchargez-les avec leurs erreurs pour les corriger"
+            )
+        messages.success(request, done + ".")
         return redirect("www:import_preview", uuid=run.uuid)
+
+    def refuse(self, request, uuid, refusal: Refused):
+        view = ImportPreviewView()
+        view.setup(request, uuid=uuid)
+        return view.get(request, uuid, refusal=refusal.messages)
+
+
+def _announced(data) -> int | None:
+    """The number of rows the preview said would be left out (`lignes_ecartees`), if it is one."""
+    try:
+        return int(data.get(LEFT_OUT, ""))
+    except ValueError:
+        return None
 
 
 class ImportErrorsView(FacilitatorStaffRequiredMixin, View):
     """The user's own file with an added "erreurs" column: a CSV as a CSV (same encoding and separator), a
-    workbook as an XLSX (same sheet, rows in place). The file leaves the application: logged as an export."""
+    workbook as an XLSX (same sheet, rows in place); after an import that left the rows in error out, those
+    rows alone (`run.left_out_file`). The file leaves the application: logged as an export."""
 
     http_method_names = ["get"]
 
     def get(self, request, uuid):
         run = _run(request, uuid)
+        if run.status == ImportStatus.COMMITTED and run.left_out_type:
+            return _left_out_file(request, run)
         if run.status != ImportStatus.UPLOADED:
             raise Http404("Cet import est terminé.")
         if run.background and run.state != ImportState.READY:
@@ -418,10 +487,26 @@ class ImportErrorsView(FacilitatorStaffRequiredMixin, View):
             by=request.user,
             detail=f"fichier des erreurs ({errors.extension.upper()}, {count} problème(s))",
         )
-        response = HttpResponse(errors.content, content_type=errors.content_type)
-        stem = run.filename.rsplit(".", 1)[0][:80] or "fichier"
-        response["Content-Disposition"] = f'attachment; filename="{_ascii(stem)}-erreurs.{errors.extension}"'
-        return response
+        return _attachment(run, errors.content, errors.content_type, errors.extension)
+
+
+def _left_out_file(request, run: ImportRun) -> HttpResponse:
+    """After an import that left the rows in error out: those rows alone, with their errors."""
+    extension = extension_of(run.left_out_type)
+    record(
+        action=Action.EXPORT,
+        obj=run,
+        by=request.user,
+        detail=f"fichier des lignes écartées ({extension.upper()}, {run.summary.get('left_out', 0)} ligne(s))",
+    )
+    return _attachment(run, bytes(run.left_out_file), run.left_out_type, extension)
+
+
+def _attachment(run: ImportRun, content: bytes, content_type: str, extension: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    stem = run.filename.rsplit(".", 1)[0][:80] or "fichier"
+    response["Content-Disposition"] = f'attachment; filename="{_ascii(stem)}-erreurs.{extension}"'
+    return response
 
 
 class StatementTemplateView(FacilitatorStaffRequiredMixin, View):
