@@ -303,10 +303,10 @@ def read(
 
 def suggest_mapping(records: Records, kind: Kind, saved: dict[str, str] | None = None) -> dict[str, str]:
     """{field key: column label}: a saved mapping's columns when the file has them, else the header synonyms."""
-    suggestion = {key: column.label for key, column in records.header.matches.items()}
+    suggestion = {key: column.choice for key, column in records.header.matches.items()}
     for key, label in (saved or {}).items():
         if label and records.header.column(label) is not None:
-            suggestion[key] = records.header.column(label).label
+            suggestion[key] = records.header.column(label).choice
     return {f.key: suggestion[f.key] for f in kind.fields if f.key in suggestion}
 
 
@@ -321,8 +321,11 @@ def resolve_mapping(
             continue
         column = records.header.column(label)
         if column is None:
+            namesakes = records.header.namesakes(label)
             problems.append(
-                f"La colonne {quote(label)} ({kind.field(key).label}) n'existe pas dans ce fichier."
+                same_title(namesakes, kind.field(key).label)
+                if namesakes
+                else f"La colonne {quote(label)} ({kind.field(key).label}) n'existe pas dans ce fichier."
             )
             continue
         if column.index in used:
@@ -333,8 +336,31 @@ def resolve_mapping(
             continue
         used[column.index] = kind.field(key).label
         columns[key] = column
-    problems += kind.missing(columns)
+    unchosen = unchosen_namesakes(records, kind, mapping)
+    problems += [same_title(cols, kind.field(key).label) for key, cols in unchosen.items()]
+    problems += kind.missing({**columns, **unchosen})  # an ambiguous field is told once, as ambiguous
     return columns, problems
+
+
+def unchosen_namesakes(records: Records, kind: Kind, mapping: dict[str, str]) -> dict[str, list[Column]]:
+    """Fields that columns of one shared title could hold, and that the mapping does not assign."""
+    known = {f.key for f in kind.fields}
+    return {
+        key: columns
+        for key, columns in records.header.ambiguous.items()
+        if key in known and not mapping.get(key)
+    }
+
+
+def same_title(columns: list[Column], field_label: str) -> str:
+    """Columns sharing one title are never chosen for the user: the French refusal names them all."""
+    letters = [c.letter for c in columns]
+    listing = ", ".join(letters[:-1]) + f" et {letters[-1]}"
+    count = "Deux colonnes" if len(columns) == 2 else f"{len(columns)} colonnes"
+    return (
+        f"{count} s'intitulent {quote(columns[0].label)} ({listing}) : indiquez laquelle contient "
+        f"« {field_label} » à l'étape de correspondance des colonnes (ou renommez l'autre dans le fichier)."
+    )
 
 
 def validate(

@@ -108,10 +108,16 @@ class Table:
 class Column:
     index: int  # 0-based from column A
     label: str  # as written in the header row (stripped)
+    duplicated: bool = False  # another column of the header has the same title
 
     @property
     def letter(self) -> str:
         return column_letter(self.index)
+
+    @property
+    def choice(self) -> str:
+        """How a mapping names this column: its title, and its letter when another column has the same title."""
+        return f"{self.label} ({self.letter})" if self.duplicated else self.label
 
     @property
     def key(self) -> str:
@@ -128,10 +134,19 @@ class Header:
     matches: dict[str, Column] = field(
         default_factory=dict
     )  # expected key → column, when synonyms were given
+    # Expected key → the columns of one same title that could each hold it: never chosen automatically.
+    ambiguous: dict[str, list[Column]] = field(default_factory=dict)
 
     def column(self, label: str) -> Column | None:
+        """The column a mapping names: by title, or by `title (letter)` when two columns share the title."""
         key = normalize_label(label)
-        return next((column for column in self.columns if column.key == key), None)
+        exact = next((c for c in self.columns if c.duplicated and normalize_label(c.choice) == key), None)
+        return exact or next((c for c in self.columns if c.key == key and not c.duplicated), None)
+
+    def namesakes(self, label: str) -> list[Column]:
+        """The columns titled `label` when there are several of them."""
+        key = normalize_label(label)
+        return [c for c in self.columns if c.duplicated and c.key == key]
 
 
 @dataclass(frozen=True)
@@ -510,7 +525,8 @@ def _match_strength(label_key: str, synonym: str) -> int:
 
 
 def match_columns(columns: list[Column], expected: Mapping[str, Iterable[str]]) -> dict[str, Column]:
-    """Suggest a column for each expected key: exact matches first, then containment, each column used once."""
+    """Suggest a column for each expected key: exact matches first, then containment, each column used once.
+    A column whose title another column shares is never suggested (see `ambiguous_columns`)."""
     synonyms = _prepare_synonyms(expected)
     matches: dict[str, Column] = {}
     used: set[int] = set()
@@ -519,13 +535,30 @@ def match_columns(columns: list[Column], expected: Mapping[str, Iterable[str]]) 
             if key in matches:
                 continue
             for column in columns:
-                if column.index not in used and any(
-                    _match_strength(column.key, word) == strength for word in words
+                if (
+                    column.index not in used
+                    and not column.duplicated
+                    and any(_match_strength(column.key, word) == strength for word in words)
                 ):
                     matches[key] = column
                     used.add(column.index)
                     break
     return {key: matches[key] for key in synonyms if key in matches}
+
+
+def ambiguous_columns(
+    columns: list[Column], expected: Mapping[str, Iterable[str]], matches: dict[str, Column]
+) -> dict[str, list[Column]]:
+    """Expected keys left unmatched that columns of one shared title would fit: the user must choose."""
+    ambiguous = {}
+    for key, words in _prepare_synonyms(expected).items():
+        if key in matches:
+            continue
+        fitting = [c for c in columns if c.duplicated and any(_match_strength(c.key, w) for w in words)]
+        if fitting:
+            title = fitting[0].key
+            ambiguous[key] = [c for c in fitting if c.key == title]
+    return ambiguous
 
 
 def find_header(
@@ -579,10 +612,14 @@ def find_header(
         for index, cell in enumerate(chosen.cells)
         if cell is not None
     ]
+    titles = Counter(column.key for column in columns)
+    columns = [Column(c.index, c.label, duplicated=True) if titles[c.key] > 1 else c for c in columns]
+    matches = match_columns(columns, expected) if expected else {}
     return Header(
         number=chosen.number,
         columns=columns,
-        matches=match_columns(columns, expected) if expected else {},
+        matches=matches,
+        ambiguous=ambiguous_columns(columns, expected, matches) if expected else {},
     )
 
 

@@ -35,8 +35,10 @@ from clausier.imports.pipeline import (
     keep_valid_rows,
     read,
     resolve_mapping,
+    same_title,
     skip_preview,
     suggest_mapping,
+    unchosen_namesakes,
     validate,
 )
 from clausier.imports.tasks import (
@@ -91,7 +93,7 @@ class MappingForm(DsfrFormMixin, forms.Form):
 
     def __init__(self, *args, kind, columns, initial_mapping, **kwargs):
         super().__init__(*args, **kwargs)
-        choices = [("", "— aucune —"), *((c.label, f"{c.letter} — {c.label}") for c in columns)]
+        choices = [("", "— aucune —"), *((c.choice, f"{c.letter} — {c.label}") for c in columns)]
         for spec in reversed(kind.fields):
             self.fields = {
                 f"col_{spec.key}": forms.ChoiceField(
@@ -225,7 +227,11 @@ class ImportMappingView(FacilitatorStaffRequiredMixin, View):
             self.setup_run(request, uuid)
         except ImportRefused as refusal:  # pragma: no cover - the file was read at upload
             raise Http404(refusal.message) from refusal
-        return self.render(self.form())
+        # Columns sharing a title are never chosen automatically: say so before the user picks.
+        unchosen = unchosen_namesakes(self.records, self.kind, self.run.mapping)
+        return self.render(
+            self.form(), [same_title(c, self.kind.field(k).label) for k, c in unchosen.items()]
+        )
 
     def post(self, request, uuid):
         self.setup_run(request, uuid)
