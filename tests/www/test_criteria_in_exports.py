@@ -11,10 +11,6 @@ exports never carry criteria, even for staff, but they do carry the people (the 
 import html
 import io
 import re
-import shutil
-import subprocess
-import tempfile
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -24,6 +20,7 @@ from clausier.participants.models import AssessmentCriterion, Participant
 from clausier.participants.profiles import refresh_profiles
 from clausier.reference.models import EligibilityCriterion
 from tests.factories import OTHER_ROLES, ROLES, EligibilityAssessmentFactory, ref
+from tests.pdf import pdf_text
 from tests.www.test_list_exports import content_of
 from tests.www.test_lists import LISTS
 
@@ -72,19 +69,6 @@ def xlsx_text(data: bytes) -> str:
         for row in workbook.get_sheet_by_name(name).to_python():
             parts.extend(str(value) for value in row if value not in (None, ""))
     return "\n".join(parts)
-
-
-def pdf_text(data: bytes) -> str:
-    assert shutil.which("pdftotext"), (
-        "pdftotext manquant : apt-get install poppler-utils (installé par .ci/run)"
-    )
-    assert data.startswith(b"%PDF-")
-    with tempfile.TemporaryDirectory() as directory:
-        path = Path(directory) / "bilan.pdf"
-        path.write_bytes(data)
-        return subprocess.run(
-            ["pdftotext", str(path), "-"], capture_output=True, check=True, text=True
-        ).stdout
 
 
 def text_of(response, kind: str) -> str:
