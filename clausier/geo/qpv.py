@@ -4,7 +4,7 @@ Two lists (millésimes) exist; residence is judged against the list in force at 
 (the participant's entry date):
 
 - 2015: décret 2014-1750, codes `QP031007`, in force from 2015-01-01 to 2023-12-31;
-- 2024: décret 2023-1314, codes `QN031…`, in force from 2024-01-01.
+- 2024: décret 2023-1314, codes `QN03101M`, in force from 2024-01-01.
 
 Before 2015 no list is in force: the answer is `no_list`, which is *not* "outside".
 
@@ -201,7 +201,9 @@ CODE_KEYS = ("code_qp",)
 NAME_KEYS = ("lib_qp", "nom_qp")
 COMMUNE_KEYS = ("insee_com", "code_commune")
 WGS84_NAMES = {"urn:ogc:def:crs:OGC:1.3:CRS84", "urn:ogc:def:crs:EPSG::4326", "EPSG:4326", "CRS84"}
-CODE_PATTERN = re.compile(r"^Q[PN]\d{6}$")
+# 2015: QP + 6 digits (QP031007). 2024: QN + département on 3 characters + order on 2 digits + a letter
+# (QN03101M, QN97414I; Corsica 02A/02B); QN + 6 digits is accepted too.
+CODE_PATTERN = re.compile(r"^(QP\d{6}|QN\d{2}[\dAB]\d{2}[\dA-Z])$")
 
 
 class QpvFileError(Exception):
@@ -334,7 +336,7 @@ def _perimeters(path: Path, spec: Millesime, features: list, report: QpvImportRe
             )
         if not CODE_PATTERN.match(code):
             raise QpvFileError(
-                f"{where} : code « {code} » invalide (QP ou QN suivi de 6 chiffres attendu). "
+                f"{where} : code « {code} » invalide (QP031007 pour la liste 2015, QN03101M pour 2024). "
                 "Aucun QPV n'a été importé."
             )
         where = f"Fichier {path.name}, QPV {code}"
