@@ -45,6 +45,14 @@ PEOPLE = reverse("www:my_people")
 MAY = datetime.date(2024, 5, 1)
 
 
+def named_apart(*people):
+    """Give `people` last names no other word of a page holds: the world's random surnames may be the same
+    or hold one another (LECLERCQ holds CLERC), which would blur "this person is shown, that one is not"."""
+    for index, person in enumerate(people):
+        person.last_name = f"Nomdistinct{index:02d}"
+        person.save(update_fields=["last_name", "normalized_name"])
+
+
 def queries_of(client, url) -> int:
     client.get(url)  # warm up (session, caches)
     with CaptureQueriesContext(connection) as queries:
@@ -146,8 +154,9 @@ def test_people_with_eligibility_validated_or_to_validate_never_the_criteria(
     world_a, world_b, company_client
 ):
     w = world_a
-    html = company_client.get(PEOPLE).content.decode()
     placed, direct = w.objects["participant"], w.objects["direct_contract"].participant
+    named_apart(placed, direct, w.objects["other_participant"], world_b.objects["participant"])
+    html = company_client.get(PEOPLE).content.decode()
     assert html.count('data-testid="row"') == 2
     # The person placed by the structure on its lot: assessed on 01/01/2024 for 24 months → validated.
     row = html.split(escape(placed.last_name.upper()))[1].split("</tr>")[0]

@@ -24,6 +24,7 @@ from tests.www.test_company_space import (
     filled,
     grid_post,
     more_obligations,
+    named_apart,
     queries_of,
     template_rows,
     transition,
@@ -77,6 +78,9 @@ def test_the_home_costs_the_same_queries_for_1_or_12_placements(
 
 def test_people_are_the_structures_employees(world_a, structure_client, django_assert_max_num_queries):
     w = world_a
+    named_apart(
+        w.objects["participant"], w.objects["direct_contract"].participant, w.objects["other_participant"]
+    )
     html = structure_client.get(PEOPLE).content.decode()
     assert html.count('data-testid="row"') == 1
     assert escape(w.objects["participant"].last_name.upper()) in html
