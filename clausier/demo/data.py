@@ -511,25 +511,84 @@ SURNAMES = [
     "Bamba",
     "Keita",
 ]
+# Streets of the people who live outside a QPV: names found in many communes of the territory (20 of them:
+# the generator's draws, and so the whole demo, depend on the length of this list).
 STREETS = [
-    "rue de Bagatelle",
-    "avenue de Reynerie",
-    "chemin de Lestang",
     "rue Jean-Gilles",
     "avenue Jean-Baylet",
-    "rue des Izards",
     "boulevard de Suisse",
     "avenue de Lardenne",
-    "allée de Bellefontaine",
-    "rue d'Empalot",
     "avenue de Muret",
     "route de Blagnac",
-    "rue du Général-Bourbaki",
     "avenue des Minimes",
     "chemin de Nicol",
-    "rue de Négreneys",
     "avenue de Fronton",
     "rue Paul-Gauguin",
-    "place du Morvan",
-    "avenue de Rangueil",
+    "rue de la République",
+    "avenue de la Gare",
+    "rue des Écoles",
+    "chemin du Moulin",
+    "rue de l'Église",
+    "allée des Platanes",
+    "avenue du Général-de-Gaulle",
+    "rue Victor-Hugo",
+    "impasse des Lilas",
+    "chemin des Vignes",
 ]
+
+# The people the generator places in a QPV live on a street named after their quartier, one of the QPV of
+# the 2015 list (décret n° 2014-1750) in their commune: code → (INSEE code, postal code, streets). The
+# addresses are invented like the people; the demo's geocoder (`clausier.demo.addresses`) puts them inside
+# the perimeter of that code, and the QPV residence is then computed as for anyone.
+QPV_STREETS = {
+    "QP031007": ("31555", "31100", ["allée de Bellefontaine", "avenue de Reynerie", "rue de Bagatelle"]),
+    "QP031011": ("31555", "31200", ["chemin des Izards", "rue des Izards"]),
+    "QP031010": ("31555", "31400", ["rue d'Empalot"]),
+    "QP031009": ("31555", "31200", ["rue du Général-Bourbaki"]),
+    "QP031018": ("31555", "31200", ["rue de Négreneys"]),
+    "QP031015": ("31555", "31400", ["avenue de Rangueil"]),
+    "QP031005": ("31149", "31770", ["allée du Val-d'Aran", "rue du Poitou"]),
+    "QP031016": ("31149", "31770", ["chemin d'En-Jacca"]),
+}
+
+# The jobs of the contracts, by lot family: (title, code of the job in the ROME 4.0 v458). The words of each
+# title are those of an appellation of that job (a test checks them against the ROME that ships with
+# Clausier), so that the pool finds these people by job. The generator draws a title by its place in the
+# list: keep each list's length.
+JOBS = {
+    "structural_works": [
+        ("Maçon", "F1703"),
+        ("Manœuvre", "F1704"),
+        ("Coffreur-bancheur", "F1701"),
+        ("Aide-maçon", "F1704"),
+    ],
+    "painting": [("Peintre en bâtiment", "F1606"), ("Aide-peintre", "F1606")],
+    "steel_frame": [("Serrurier-métallier", "F1614"), ("Manœuvre", "F1704")],
+    "finishing": [
+        ("Plaquiste", "F1604"),
+        ("Menuisier poseur", "F1616"),
+        ("Carreleur", "F1608"),
+        ("Solier", "F1609"),
+    ],
+    "technical_networks": [
+        ("Aide-électricien", "F1605"),
+        ("Plombier-chauffagiste", "F1620"),
+        ("Manœuvre", "F1704"),
+    ],
+    "roads": [
+        ("Ouvrier VRD", "F1702"),
+        ("Compagnon routier", "F1702"),
+        ("Manœuvre travaux publics", "F1704"),
+    ],
+    "cleaning": [
+        ("Agent de propreté", "K2205"),
+        ("Agent de nettoyage", "K2204"),
+        ("Laveur de vitres", "K2202"),
+    ],
+    "green_spaces": [("Ouvrier paysagiste", "A1203"), ("Agent d'entretien des espaces verts", "A1203")],
+    "services": [
+        ("Agent de propreté urbaine", "K2307"),
+        ("Déménageur", "N1102"),
+        ("Manutentionnaire", "N1105"),
+    ],
+}

@@ -20,6 +20,12 @@ prescriber to review, validated (linked to a candidate already on file) and decl
 running lots of the demo company (ROME codes, e.g. F1703 Maçon / Maçonne); proposals shortlisted, sent,
 accepted and refused. No hire: no contract, no participant record is added, the figures above do not move.
 
+Contracts carry the ROME code of their job (`data.JOBS`, appellations of the real ROME), so that the pool
+finds people by job. The people the draw places in a QPV live on a street of one (`data.QPV_STREETS`):
+`build_demo` then determines everyone's QPV residence as for real participants (`clausier.demo.addresses`)
+and imports the SIAE of Haute-Garonne into the directory (`clausier.demo.directory`), when the official
+data is loaded (`clausier load_reference`).
+
 Everything is drawn from a seeded `random.Random`: the same seed and the same day give the same data.
 Rows are written with `bulk_create` in batches.
 """
@@ -42,6 +48,8 @@ from django.utils.text import slugify
 from unidecode import unidecode
 
 from clausier.demo import data
+from clausier.demo.addresses import resolve_demo_qpv
+from clausier.demo.directory import import_demo_siae
 from clausier.employment.counting import RuleBook, ensure_default_rule
 from clausier.employment.models import (
     Contract,
@@ -235,6 +243,16 @@ def ensure_reference() -> None:
 # Postal codes drawn from the demo's own table, never from the database row: the same draws whether the
 # communes come from the official COG (`clausier load_reference`) or from `ensure_communes`.
 POSTAL_CODES = {code: postal.split("|") for code, _, postal, _ in data.COMMUNES}
+# Commune → [(street, postal code)] in its QPV (`data.QPV_STREETS`).
+QPV_STREETS_OF = {
+    insee: [
+        (street, postal)
+        for i, postal, streets in data.QPV_STREETS.values()
+        if i == insee
+        for street in streets
+    ]
+    for insee, _, _ in data.QPV_STREETS.values()
+}
 
 
 def ensure_communes() -> dict[str, Commune]:
@@ -419,10 +437,12 @@ class TerritoryBuilder:
         self.targets = targets
         self.today = today or datetime.date.today()
         self.rng = random.Random(spec.seed)
+        self.qpv_rng = random.Random(f"{spec.seed}:qpv")  # QPV streets: the main draws stay as they were
         self.origin = datetime.date(spec.first_year, 1, 1)
         # Hours are recorded up to the last complete month.
         self.last_month = month_start(month_start(self.today) - datetime.timedelta(days=1))
         self.stats: dict[str, int] = {}
+        self.notes: list[str] = []  # what the official data brought, or why not (`build_demo`)
 
     # ---- entry point ----
 
@@ -1346,14 +1366,19 @@ class TerritoryBuilder:
                     for w, (_, cat, _) in zip(weights, self.prescribers, strict=True)
                 ]
             prescriber, pcat, _ = rng.choices(self.prescribers, weights=weights)[0]
+            address = f"{rng.randint(1, 180)} {rng.choice(data.STREETS)}" if rng.random() < 0.8 else ""
+            postal_code = rng.choice(POSTAL_CODES[commune.insee_code])
+            if qpv:  # a street in a QPV of the commune, drawn apart: the main draws (the figures) do not move
+                street, postal_code = self.qpv_rng.choice(QPV_STREETS_OF[insee])
+                address = f"{self.qpv_rng.randint(1, 180)} {street}"
             row = Participant(
                 facilitator=fac,
                 first_name=first,
                 last_name=last,
                 birth_date=birth,
                 sex=sex,
-                address=f"{rng.randint(1, 180)} {rng.choice(data.STREETS)}" if rng.random() < 0.8 else "",
-                postal_code=rng.choice(POSTAL_CODES[commune.insee_code]),
+                address=address,
+                postal_code=postal_code,
                 commune=commune,
                 qualification_level=self.ref.qualification[qual],
                 situation_at_entry=situation,
@@ -1469,6 +1494,7 @@ class TerritoryBuilder:
         for person in self.persons:
             for c in person.contracts:
                 modality, ctype, _, _, _, _ = TRACKS[c.track]
+                job_title, rome_code = self._job(c)
                 c.row = Contract(
                     facilitator=fac,
                     participant=rows[c.record],
@@ -1477,7 +1503,8 @@ class TerritoryBuilder:
                     employer=c.employer,
                     modality=self.ref.modality[modality],
                     contract_type=self.ref.contract_type[ctype],
-                    job_title=self._job_title(c),
+                    job_title=job_title,
+                    rome_code=rome_code,
                     start_date=c.start,
                     end_date=c.end,
                     weekly_hours=Decimal(c.weekly),
@@ -1667,20 +1694,9 @@ class TerritoryBuilder:
             criteria["other_reasoned"] = evidence.PRESCRIBER_CERTIFICATE
         return criteria
 
-    def _job_title(self, c: ContractPlan) -> str:
-        family = c.lot.family
-        options = {
-            "structural_works": ["Maçon", "Manœuvre", "Coffreur-bancheur", "Aide-maçon"],
-            "painting": ["Peintre en bâtiment", "Aide-peintre"],
-            "steel_frame": ["Serrurier-métallier", "Manœuvre"],
-            "finishing": ["Plaquiste", "Menuisier poseur", "Carreleur", "Solier"],
-            "technical_networks": ["Aide-électricien", "Plombier-chauffagiste", "Manœuvre"],
-            "roads": ["Ouvrier VRD", "Constructeur de routes", "Manœuvre TP"],
-            "cleaning": ["Agent de propreté", "Agent de nettoyage", "Laveur de vitres"],
-            "green_spaces": ["Ouvrier paysagiste", "Agent d'entretien des espaces verts"],
-            "services": ["Agent de propreté urbaine", "Déménageur", "Manutentionnaire"],
-        }[family]
-        return self.rng.choice(options)
+    def _job(self, c: ContractPlan) -> tuple[str, str]:
+        """The job title and its ROME code, from the jobs of the lot's family."""
+        return self.rng.choice(data.JOBS[c.lot.family])
 
     def _outcomes(self) -> list[Outcome]:
         rng = self.rng
@@ -2178,9 +2194,16 @@ def build_territory(
 
 
 def build_demo(*, today: datetime.date | None = None, with_users: bool = True) -> TerritoryBuilder:
-    """Toulouse Métropole Emploi, 2012 to today (reference data loaded first)."""
+    """Toulouse Métropole Emploi, 2012 to today (reference data loaded first), then, after its figures are
+    set, what the official data brings when loaded (`builder.notes` says what was done, or why not): the QPV
+    residence of its people (`clausier.demo.addresses`) and the SIAE of Haute-Garonne in its directory
+    (`clausier.demo.directory`). All in one transaction."""
     ensure_reference()
-    return build_territory(DEMO, today=today, with_users=with_users)
+    with transaction.atomic():
+        builder = build_territory(DEMO, today=today, with_users=with_users)
+        builder.notes.append(resolve_demo_qpv(builder.facilitator, seed=DEMO.seed))
+        builder.notes.append(import_demo_siae(builder.facilitator).message)
+    return builder
 
 
 def delete_territory(facilitator: Organization) -> None:

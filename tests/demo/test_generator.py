@@ -1,22 +1,33 @@
 """The demo territory: exactly the public figures of Toulouse Métropole Emploi, and coherent data.
 
 The demo is built once for the module (a few seconds) inside a transaction rolled back at the end,
-so that the other test modules never see it.
+so that the other test modules never see it. The official data `make run` loads first is loaded before it
+(communes, QPV 2015, ROME: a few seconds more), so that the demo uses the real referentials: its people's
+jobs are ROME jobs, their QPV residence comes from the real perimeters, its directory holds the SIAE of
+Haute-Garonne.
 """
 
 import csv
 import datetime
 import io
 import json
+import lzma
+import re
 from collections import Counter
 
 import pytest
+import shapely
 from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.db.models import Count, F, Sum
 from django.test import override_settings
+from django.urls import reverse
+from unidecode import unidecode
 
+from clausier.audit.models import AuditEntry
 from clausier.demo import data
+from clausier.demo.addresses import DemoGeocoder
+from clausier.demo.directory import import_demo_siae
 from clausier.demo.generator import (
     DEMO,
     DEMO_PASSWORD,
@@ -39,6 +50,8 @@ from clausier.employment.models import (
     StatementTransition,
 )
 from clausier.employment.queries import previous_month, statements_to_chase
+from clausier.geo.models import Qpv
+from clausier.geo.qpv import QpvStatus, invalidate_index, qpv_at
 from clausier.matching.models import (
     Candidacy,
     CandidacyStatus,
@@ -56,16 +69,20 @@ from clausier.organizations.models import (
     Partnership,
     User,
 )
-from clausier.participants.models import Participant
+from clausier.participants.actions import postal_address
+from clausier.participants.models import Participant, ParticipantProfile, QpvFlag, QpvResidence
 from clausier.procurement.followup import Status, add_months
 from clausier.procurement.models import Clause, GlobalisationAgreement, Lot, Market
 from clausier.procurement.progress import lots_progress, validated_hours
-from clausier.reference.models import RomeDomain, RomeJob
+from clausier.reference.models import OfficialDataset, RomeAppellation, RomeDomain, RomeJob
+from clausier.reference.official import load_official
 from clausier.reporting.indicators import participants_per_year, territory_figures
 from tests.factories import acting
-from tests.official_data import TOULOUSE_METROPOLE
+from tests.official_data import QPV_2015, TOULOUSE_METROPOLE, plain
 
 COMMUNES_CSV = TOULOUSE_METROPOLE
+SIAE_FILE = plain("siae_haute_garonne_2020.csv.xz")
+SIAE_ROWS = 62  # PROVENANCE.md: the 62 structures of the department 31 in the ASP directory of late 2020
 
 
 @pytest.fixture(scope="module")
@@ -74,10 +91,12 @@ def demo(django_db_setup, django_db_blocker):
         outer = transaction.atomic()
         outer.__enter__()
         try:
+            load_official(keys=["communes", "qpv2015", "rome"])  # as `make run` (the NAF is not used)
             yield build_demo()
         finally:
             transaction.set_rollback(True)
             outer.__exit__(None, None, None)
+            invalidate_index()  # the QPV look-up must not keep the rolled-back perimeters
 
 
 @pytest.fixture
@@ -145,7 +164,8 @@ def test_organizations_of_the_territory(facilitator):
     by_kind = Counter(partners.values_list("kind", flat=True))
     assert by_kind[OrganizationKind.BUYER] == 43  # one has an agreement but no market yet
     assert by_kind[OrganizationKind.COMPANY] > 80
-    assert by_kind[OrganizationKind.INSERTION_STRUCTURE] == len(data.INSERTION_STRUCTURES)
+    # The demo's own structures (employers of its contracts) and the real SIAE of Haute-Garonne.
+    assert by_kind[OrganizationKind.INSERTION_STRUCTURE] == len(data.INSERTION_STRUCTURES) + SIAE_ROWS
     assert by_kind[OrganizationKind.PRESCRIBER] == len(data.PRESCRIBERS)
     assert not partners.filter(category__isnull=True).exists()
     assert not partners.exclude(category__kind=models_kind()).exists()
@@ -264,7 +284,9 @@ def test_command_if_empty_and_existing_territory(facilitator):
 
 
 @override_settings(DEBUG=True)
-def test_command_reset_rebuilds(facilitator):
+def test_command_reset_rebuilds_even_without_the_official_data(facilitator):
+    Qpv.objects.all().delete()  # no QPV perimeters
+    OfficialDataset.objects.filter(key="communes").delete()  # the official communes said not loaded
     out = io.StringIO()
     call_command("demo", reset=True, stdout=out)
 
@@ -273,6 +295,14 @@ def test_command_reset_rebuilds(facilitator):
     assert rebuilt.pk != facilitator.pk
     assert territory_figures(rebuilt).contracts == 2_725
     assert User.objects.filter(email__endswith="@tme.demo").count() == 7
+    # What the official data would have brought is left out, and the command says why.
+    assert "les périmètres QPV 2015 ne sont pas chargés" in out.getvalue()
+    assert "Annuaire des SIAE de la Haute-Garonne non importé : les communes officielles" in out.getvalue()
+    assert not Participant.objects.filter(facilitator=rebuilt).exclude(qpv_status="").exists()
+    structures = Organization.objects.filter(
+        partnerships__facilitator=rebuilt, kind=OrganizationKind.INSERTION_STRUCTURE
+    )
+    assert structures.count() == len(data.INSERTION_STRUCTURES)
 
 
 def test_delete_territory_leaves_nothing(facilitator):
@@ -526,3 +556,170 @@ def test_rome_jobs_are_created_only_when_missing(facilitator):
     assert RomeJob.objects.filter(code__in=ROME_JOBS).count() == len(ROME_JOBS)
     assert {job.domain.code for job in jobs.values()} == {"F16", "F17", "K22"}
     assert RomeDomain.objects.get(code="F17").parent == RomeDomain.objects.get(code="F")
+
+
+# --- the real referentials: SIAE directory, ROME jobs, QPV residence ---------------------------------------
+
+
+def siae_rows():
+    with SIAE_FILE.open(newline="", encoding="utf-8") as file:
+        return list(csv.DictReader(file))
+
+
+def test_the_directory_holds_the_siae_of_haute_garonne(facilitator, client_for):
+    rows = siae_rows()
+    assert len(rows) == SIAE_ROWS
+    siae = Organization.objects.filter(
+        kind=OrganizationKind.INSERTION_STRUCTURE,
+        partnerships__facilitator=facilitator,
+        siret__in=[row["siret"] for row in rows],
+    )
+    assert siae.count() == SIAE_ROWS  # every row imported, none left out
+    assert Counter(siae.values_list("category__code", flat=True)) == Counter(r["kind"].lower() for r in rows)
+    assert set(siae.values_list("commune__department_code", flat=True)) == {"31"}
+    # The directory page shows them to the demo staff, outside Toulouse Métropole too.
+    client = client_for(User.objects.get(email="membre@tme.demo"))
+    page = client.get(reverse("www:directory"))
+    assert page.context["paginator"].count == len(data.INSERTION_STRUCTURES) + SIAE_ROWS
+    bouloc = client.get(reverse("www:directory"), {"place": "Bouloc"})
+    assert [s.name for s in bouloc.context["page_obj"].object_list] == [
+        r["name"] for r in rows if r["city"] == "Bouloc"
+    ]
+
+
+def test_importing_the_siae_again_adds_nothing(facilitator):
+    before = (Organization.objects.count(), AuditEntry.objects.count())
+
+    again = import_demo_siae(facilitator)
+
+    assert again.imported
+    assert again.report.counts == {"create": 0, "update": 0, "unchanged": SIAE_ROWS}
+    assert (Organization.objects.count(), AuditEntry.objects.count()) == before
+    assert f"0 structure(s) ajoutée(s), 0 mise(s) à jour, {SIAE_ROWS} déjà présente(s)" in again.message
+
+
+def words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", unidecode(text).lower()))
+
+
+def test_the_jobs_of_the_contracts_are_appellations_of_the_real_rome(facilitator):
+    for jobs in data.JOBS.values():
+        for title, code in jobs:
+            labels = RomeAppellation.objects.filter(job__code=code).values_list("label", flat=True)
+            assert any(words(title) <= words(label) for label in labels), f"{title} is not a {code} job"
+    contracts = Contract.objects.filter(facilitator=facilitator)
+    codes = set(contracts.values_list("rome_code", flat=True))
+    assert codes == set(RomeJob.objects.filter(code__in=codes).values_list("code", flat=True))  # all real
+    assert not contracts.filter(rome_code="").exists()
+    assert set(contracts.filter(job_title="Maçon").values_list("rome_code", flat=True)) == {"F1703"}
+
+
+def pool_people(client, **params) -> list[Participant]:
+    url = reverse("www:matching_pool")
+    page = client.get(url, params)
+    assert page.status_code == 200
+    people, number = list(page.context["page_obj"].object_list), 2
+    while len(people) < page.context["paginator"].count:
+        people += client.get(url, {**params, "page": number}).context["page_obj"].object_list
+        number += 1
+    return people
+
+
+def test_the_pool_finds_the_demo_masons_by_their_rome_appellation(facilitator, client_for):
+    client = client_for(User.objects.get(email="membre@tme.demo"))
+    mason = RomeAppellation.objects.get(label="Maçon / Maçonne").job  # the appellation one searches for
+
+    found = pool_people(client, rome_job=mason.code, include_busy="on")
+
+    assert mason.code == "F1703"
+    worked = {
+        p.pk
+        for p in found
+        if Contract.objects.filter(participant=p, job_title="Maçon", rome_code="F1703").exists()
+    }
+    assert len(worked) > 10, "people who worked as masons on the demo's lots"
+    # The pool is everyone eligible today who worked as a mason (or wishes to, in a validated candidacy).
+    today = datetime.date.today()
+    eligible_masons = set(
+        Participant.objects.filter(
+            facilitator=facilitator,
+            merged_into__isnull=True,
+            contracts__job_title="Maçon",
+            assessments__assessed_on__lte=today,
+            assessments__valid_until__gte=today,
+        ).values_list("pk", flat=True)
+    )
+    assert worked == eligible_masons
+    # By its domain (F17 Travaux et gros œuvre) or grand domain (F), more people: the other site jobs.
+    by_domain = pool_people(client, domain="F17", include_busy="on")
+    by_grand_domain = pool_people(client, domain="F", include_busy="on")
+    assert {p.pk for p in found} < {p.pk for p in by_domain} < {p.pk for p in by_grand_domain}
+
+
+def shipped_perimeters() -> dict[str, shapely.Geometry]:
+    """The 2015 perimeters as they ship (read here apart from the QPV table and its index)."""
+    features = json.loads(lzma.decompress(QPV_2015.read_bytes()))["features"]
+    return {f["properties"]["code_qp"]: shapely.geometry.shape(f["geometry"]) for f in features}
+
+
+def test_qpv_residence_comes_from_the_real_perimeters(facilitator, client_for):
+    people = Participant.objects.filter(facilitator=facilitator, merged_into__isnull=True).select_related(
+        "commune"
+    )
+    inside = list(people.filter(qpv_status=QpvResidence.INSIDE))
+    outside = list(people.filter(qpv_status=QpvResidence.OUTSIDE))
+    perimeters = shipped_perimeters()
+    geocoder = DemoGeocoder(seed=DEMO.seed)  # what the demo's addresses were geocoded with
+    assert inside and outside
+
+    for person in inside:
+        point = geocoder.geocode(postal_address(person))
+        assert qpv_at(point.lon, point.lat, person.entry_date).code == person.qpv_code
+        assert perimeters[person.qpv_code].covers(shapely.Point(point.lon, point.lat))
+        assert (person.qpv_millesime, person.qpv_method) == (2015, "geocoding")
+        assert datetime.date(2015, 1, 1) <= person.entry_date <= datetime.date(2023, 12, 31)
+        assert person.commune_id in (data.TOULOUSE, "31149")  # Toulouse, Colomiers
+    for person in outside:
+        point = geocoder.geocode(postal_address(person))
+        assert qpv_at(point.lon, point.lat, person.entry_date).status == QpvStatus.OUTSIDE
+        assert not any(g.covers(shapely.Point(point.lon, point.lat)) for g in perimeters.values())
+
+    # The QPV residents of the eligibility criteria are those found inside, wherever the 2015 list applies.
+    residents = set(
+        people.filter(
+            assessments__criteria__code="qpv_resident",
+            entry_date__range=(datetime.date(2015, 1, 1), datetime.date(2023, 12, 31)),
+        ).values_list("pk", flat=True)
+    )
+    assert residents == {p.pk for p in inside}
+    # Before 2015 no list was in force; from 2024 the 2024 list applies, which is not loaded.
+    before = people.filter(entry_date__lt=datetime.date(2015, 1, 1))
+    assert set(before.values_list("qpv_status", flat=True)) == {QpvResidence.NO_LIST}
+    later = people.filter(entry_date__gte=datetime.date(2024, 1, 1))
+    assert set(later.values_list("qpv_status", flat=True)) == {
+        QpvResidence.NOT_LOADED,
+        QpvResidence.UNLOCATED,
+    }
+    assert not later.filter(qpv_status=QpvResidence.UNLOCATED).exclude(address="").exists()
+    # The reporting profiles follow, and a person's file says it.
+    profiles = ParticipantProfile.objects.filter(facilitator=facilitator)
+    assert profiles.filter(qpv_flag=QpvFlag.INSIDE).count() == len(inside)
+    assert profiles.filter(qpv_flag=QpvFlag.OUTSIDE).count() == len(outside)
+    resident = next(p for p in inside if p.commune_id == data.TOULOUSE)
+    client = client_for(User.objects.get(email="membre@tme.demo"))
+    page = client.get(reverse("www:participant_detail", kwargs={"uuid": resident.uuid})).content.decode()
+    name = Qpv.objects.get(millesime=2015, code=resident.qpv_code).name
+    assert f"En QPV : {resident.qpv_code} — {name}" in page and "(liste 2015)" in page
+
+
+def test_the_demo_geocoder_gives_one_point_per_address(facilitator):
+    geocoder = DemoGeocoder(seed=DEMO.seed)
+    izards = "12 chemin des Izards 31200 Toulouse"
+
+    first, again = geocoder.geocode(izards, key="a"), geocoder.geocode(izards, key="b")
+
+    assert (first.lon, first.lat) == (again.lon, again.lat) and (first.key, again.key) == ("a", "b")
+    assert qpv_at(first.lon, first.lat, datetime.date(2020, 3, 2)).code == "QP031011"  # Les Izards - La Vache
+    elsewhere = geocoder.geocode("3 rue Victor-Hugo 31140 Aucamville")
+    assert qpv_at(elsewhere.lon, elsewhere.lat, datetime.date(2020, 3, 2)).status == QpvStatus.OUTSIDE
+    assert not geocoder.geocode("").usable

@@ -64,6 +64,8 @@ class Command(BaseCommand):
             + f"{figures.buyers} donneurs d'ordre, {figures.hours} heures, {figures.contracts} contrats, "
             f"{figures.participants} bénéficiaires sans double compte."
         )
+        for note in builder.notes:  # the official data: QPV residence, SIAE directory (or why not)
+            self.stdout.write(f"  {note}")
         if not no_users:
             self._print_logins()
 
