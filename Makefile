@@ -36,8 +36,11 @@ worker: install
 # The whole suite: unit and HTTP tests, then the browser tests (system Chromium).
 test: test-unit test-browser
 
+# Unit and HTTP tests on every core (pytest-xdist, one database per worker; a test file stays on one worker,
+# so that its module fixtures are built once). TEST_WORKERS=0: in one process, to replay an order exactly.
+TEST_WORKERS ?= auto
 test-unit: install
-	$(TEST_ENV) $(BIN)/pytest -m "not browser" $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/pytest -m "not browser" -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-browser: install
 	@if [ -x /usr/bin/chromium ]; then \

@@ -18,6 +18,7 @@ from django.core.management import call_command, get_commands
 from django.template import base as template_base
 from django.template import engines
 from django.test import Client
+from pytest_django.plugin import blocking_manager_key
 
 from tests.factories import acting, build_world
 
@@ -49,6 +50,18 @@ def django_db_setup(django_db_setup, django_db_blocker):
     The official data sets (ROME, NAF, communes, QPV) are loaded only by the tests that need them."""
     if "load_reference" in get_commands():
         with django_db_blocker.unblock():
+            call_command("load_reference", "--sans-officiel", verbosity=0)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """A transactional test ends by emptying every table, the reference tables included: load them again for
+    the tests that follow on this process (pytest-django runs those tests last, but a pytest-xdist worker
+    receives test files in no such order)."""
+    yield
+    marker = item.get_closest_marker("django_db")
+    if marker is not None and marker.kwargs.get("transaction") and "load_reference" in get_commands():
+        with item.config.stash[blocking_manager_key].unblock():
             call_command("load_reference", "--sans-officiel", verbosity=0)
 
 

@@ -89,6 +89,11 @@ class ImportRun(TenantModel):
     progress_total = models.PositiveIntegerField("total", default=0)
     job = models.CharField("traitement en cours (jeton)", max_length=32, blank=True, editable=False)
     task_id = models.CharField("identifiant de la tâche", max_length=64, blank=True, editable=False)
+    # The process working on it (`workers.identity`) and its last heartbeat: a dead worker is seen (`workers.reap`).
+    worker = models.CharField("processus de traitement", max_length=300, blank=True, editable=False)
+    beat_at = models.DateTimeField(
+        "dernier signe de vie du traitement", null=True, blank=True, editable=False
+    )
     message = models.TextField("message", blank=True)  # French: why the processing was refused or failed
     result = models.JSONField("résultat de la vérification", default=dict, blank=True)
     # An import that left out the rows in error (an explicit choice): those rows alone, in the user's format,

@@ -48,6 +48,7 @@ from .pipeline import (
     validate,
 )
 from .readers import Column
+from .workers import Heartbeat, identity
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +138,8 @@ def _queue(run: ImportRun, task_function, *, expected: str | None = None, **kwar
 def stalled(run: ImportRun) -> bool:
     """Queued for more than a minute, or running with no news for an hour: the worker may be stopped."""
     limit = QUEUED_TOO_LONG if run.state == ImportState.QUEUED else SILENT_TOO_LONG
-    return run.running and timezone.now() - run.updated_at > limit
+    news = max(filter(None, [run.updated_at, run.beat_at]))
+    return run.running and timezone.now() - news > limit
 
 
 # --- Tasks --------------------------------------------------------------------------------------------------
@@ -245,16 +247,20 @@ def commit_import(
 class _guard:
     """Around a task's body: a superseded job stops quietly; any crash marks the run "failed" with a French
     message (the commit's transaction has rolled back: nothing was written) and is raised again, so that the
-    task framework records it too. A worker killed outright (SIGKILL, power cut) leaves the run "validating"
-    or "committing" with nothing written; once it looks `stalled`, the page offers to verify it again."""
+    task framework records it too. Meanwhile the task beats (`workers.Heartbeat`): a worker killed outright
+    (SIGKILL, out of memory, power cut) leaves the run "validating" or "committing" with nothing written, and
+    the import pages find it dead and mark it failed (`workers.reap`)."""
 
     def __init__(self, run_uuid: str, job: str):
         self.run_uuid, self.job = run_uuid, job
+        self.heartbeat = Heartbeat(run_uuid, job)
 
     def __enter__(self):
+        self.heartbeat.__enter__()
         return self
 
     def __exit__(self, exc_type, exc, traceback) -> bool:
+        self.heartbeat.__exit__(exc_type, exc, traceback)
         if exc_type is None:
             return False
         if issubclass(exc_type, Superseded):
@@ -275,7 +281,7 @@ class _guard:
 def _claim(run_uuid: str, job: str, state: str) -> ImportRun:
     claimed = ImportRun.objects.filter(
         uuid=run_uuid, job=job, state=ImportState.QUEUED, status=ImportStatus.UPLOADED
-    ).update(state=state, progress_done=0, updated_at=timezone.now())
+    ).update(state=state, progress_done=0, updated_at=timezone.now(), worker=identity(), beat_at=None)
     if not claimed:
         raise Superseded
     return ImportRun.objects.select_related("facilitator").get(uuid=run_uuid)

@@ -49,6 +49,7 @@ from clausier.imports.tasks import (
     stored_problems,
 )
 from clausier.imports.template import statement_template, template_filename
+from clausier.imports.workers import reap
 from clausier.organizations.access import get_object_for_user_or_404
 from clausier.organizations.models import Organization
 from clausier.utils.dates import month_label
@@ -116,7 +117,10 @@ class MappingForm(DsfrFormMixin, forms.Form):
 
 
 def _run(request, uuid) -> ImportRun:
-    return get_object_for_user_or_404(ImportRun, request.user, uuid=uuid)
+    run = get_object_for_user_or_404(ImportRun, request.user, uuid=uuid)
+    if run.running and reap(ImportRun.objects.filter(pk=run.pk)):  # its worker died: the page says so
+        run.refresh_from_db()
+    return run
 
 
 CREATE_DUPLICATES = "creer_doublons"  # preview (GET) and commit (POST) parameter
@@ -144,6 +148,7 @@ class ImportStartView(FacilitatorStaffRequiredMixin, View):
 
     def render(self, form, status=200):
         runs = ImportRun.objects.visible_to(self.request.user)
+        reap(runs)  # the runs whose worker died show as failed
         runs = runs.defer("content", "result", "left_out_file")[:10]
         return TemplateResponse(
             self.request,
