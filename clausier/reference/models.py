@@ -5,6 +5,8 @@ Never edited by hand in migrations; each row keeps the version of the file it ca
 
 from django.db import models
 
+from clausier.utils.names import searchable
+
 
 class ReferenceQuerySet(models.QuerySet):
     def active(self):
@@ -164,6 +166,20 @@ class RomeDomain(models.Model):
         return f"{self.code} — {self.label}"
 
 
+class RomeJobQuerySet(models.QuerySet):
+    def named(self, text: str):
+        """The jobs `text` names: a ROME code (F1703), or words that begin words of one of its appellations
+        ("maçon" finds F1703 Maçon / Maçonne and F1704 Aide-maçon / Aide-maçonne), accents and case aside."""
+        text = (text or "").strip()
+        words = searchable(text).split()[:8]
+        if not words:
+            return self.none()
+        titles = RomeAppellation.objects.all()
+        for word in words:
+            titles = titles.filter(search__contains=f" {word}")
+        return self.filter(models.Q(code=text.upper()) | models.Q(pk__in=titles.values("job_id")))
+
+
 class RomeJob(models.Model):
     """A ROME job (fiche métier, e.g. F1703 Maçon), in the domain of its first three characters."""
 
@@ -171,6 +187,8 @@ class RomeJob(models.Model):
     label = models.CharField("libellé", max_length=255)
     domain = models.ForeignKey(RomeDomain, verbose_name="domaine professionnel", on_delete=models.PROTECT)
     version = models.CharField("version du référentiel", max_length=20)
+
+    objects = RomeJobQuerySet.as_manager()
 
     class Meta:
         verbose_name = "métier du ROME"
@@ -186,6 +204,8 @@ class RomeAppellation(models.Model):
 
     code = models.CharField("code OGR", max_length=10, unique=True)
     label = models.CharField("appellation", max_length=255)
+    # The label's words, for `RomeJob.objects.named` (`clausier.utils.names.searchable`; kept by the loader).
+    search = models.CharField("mots de l'appellation", max_length=300, blank=True, editable=False)
     job = models.ForeignKey(
         RomeJob, verbose_name="métier", on_delete=models.CASCADE, related_name="appellations"
     )

@@ -19,6 +19,7 @@ from django.db import transaction
 
 from clausier.reference.models import NafCode, RomeAppellation, RomeDomain, RomeJob
 from clausier.utils.compressed import DECOMPRESSION_ERRORS, SUFFIXES, open_text, plain_name
+from clausier.utils.names import searchable
 
 
 class ReferentialError(Exception):
@@ -137,7 +138,8 @@ def import_rome(folder) -> dict[str, Counts]:
     for r in titles:
         if r["code_rome"] not in job_of:
             raise ReferentialError(f"Appellation {r['code_ogr']} : métier {r['code_rome']} inconnu.")
-        rows[r["code_ogr"]] = {"label": r["libelle_appellation_long"][:255], "job": job_of[r["code_rome"]]}
+        label = r["libelle_appellation_long"][:255]
+        rows[r["code_ogr"]] = {"label": label, "search": searchable(label), "job": job_of[r["code_rome"]]}
     result["appellations"] = _upsert(RomeAppellation, rows, version)
     return result
 

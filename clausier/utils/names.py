@@ -15,3 +15,9 @@ def normalize_part(value: str) -> str:
 
 def normalize_name(first_name: str, last_name: str) -> str:
     return f"{normalize_part(last_name)}|{normalize_part(first_name)}"
+
+
+def searchable(text: str) -> str:
+    """Words to search in, as one lower-case ASCII string starting with a space: "Maçon / Maçonne" →
+    " macon maconne", so that `contains(" " + searchable(word).strip())` finds words by their beginning."""
+    return "".join(f" {word}" for word in re.findall(r"[a-z0-9]+", unidecode(text or "").lower()))

@@ -308,7 +308,14 @@ class OfferChoiceForm(DsfrFormMixin, forms.Form):
 
 
 class PoolFilterForm(ListFilterForm):
-    rome_job = RomeJobChoiceField(label="Métier (ROME)", required=False, empty_label="Tous")
+    job_words = forms.CharField(
+        label="Métier",
+        required=False,
+        max_length=100,
+        help_text="Un nom de métier, tel qu'on le dit (ex. : maçon, plaquiste), ou un code ROME.",
+        error_messages={"max_length": "Indiquez le métier en 100 caractères au plus."},
+    )
+    rome_job = RomeJobChoiceField(label="ou fiche ROME", required=False, empty_label="Toutes")
     domain = forms.ModelChoiceField(
         RomeDomain.objects.none(),
         label="ou domaine",
@@ -362,11 +369,25 @@ class PoolFilterForm(ListFilterForm):
         self.fields["criterion"].queryset = EligibilityCriterion.objects.active()
         self.fields["qualification_level"].queryset = QualificationLevel.objects.active()
 
+    def clean_job_words(self):
+        """The ROME jobs the words name (their appellations: `RomeJob.objects.named`)."""
+        text = self.cleaned_data["job_words"].strip()
+        if not text:
+            return []
+        jobs = list(RomeJob.objects.named(text).order_by("code"))
+        if not jobs:
+            raise forms.ValidationError(
+                f"Aucun métier du ROME ne correspond à « {text} » : essayez un autre mot, ou choisissez la fiche."
+            )
+        return jobs
+
     # The pool view applies these with `clausier.matching.pool` (they need the reference date).
     def filter_rome_job(self, queryset, value):
         return queryset
 
-    filter_domain = filter_commune = filter_distance = filter_zone = filter_department = filter_rome_job
+    filter_job_words = filter_domain = filter_commune = filter_distance = filter_zone = filter_department = (
+        filter_rome_job
+    )
     filter_criterion = filter_day = filter_include_busy = filter_rome_job
     lookups = {"qualification_level": "qualification_level"}
 

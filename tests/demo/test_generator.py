@@ -723,3 +723,31 @@ def test_the_demo_geocoder_gives_one_point_per_address(facilitator):
     elsewhere = geocoder.geocode("3 rue Victor-Hugo 31140 Aucamville")
     assert qpv_at(elsewhere.lon, elsewhere.lat, datetime.date(2020, 3, 2)).status == QpvStatus.OUTSIDE
     assert not geocoder.geocode("").usable
+
+
+def test_the_pool_finds_people_by_the_name_of_their_job(facilitator, client_for):
+    client = client_for(User.objects.get(email="membre@tme.demo"))
+    # Words begin words of an appellation, accents and case aside; a code is a code.
+    masonry = ["F1206", "F1611", "F1701", "F1702", "F1703", "F1704", "F1707", "F1708"]
+    assert list(RomeJob.objects.named("Maçon").values_list("code", flat=True)) == masonry
+    assert list(RomeJob.objects.named("  MACON ").values_list("code", flat=True)) == masonry
+    assert list(RomeJob.objects.named("aide maçon").values_list("code", flat=True)) == ["F1704"]
+    assert list(RomeJob.objects.named("f1703").values_list("code", flat=True)) == ["F1703"]
+    assert not RomeJob.objects.named("açon").exists()  # the beginning of a word, not its middle
+
+    by_name = {p.pk for p in pool_people(client, job_words="Maçon", include_busy="on")}
+
+    # Everyone who worked on one of those jobs, or wishes one (validated candidacy), and no one else.
+    by_sheet = set()
+    for code in masonry:
+        by_sheet |= {p.pk for p in pool_people(client, rome_job=code, include_busy="on")}
+    assert by_name == by_sheet
+    masons = {p.pk for p in pool_people(client, rome_job="F1703", include_busy="on")}
+    assert masons < by_name
+    # The name and the sheet together: both apply.
+    assert {p.pk for p in pool_people(client, job_words="aide maçon", rome_job="F1703")} <= masons
+
+    page = client.get(reverse("www:matching_pool"), {"job_words": "zzzz"})
+    assert page.status_code == 200
+    assert "Aucun métier du ROME ne correspond à « zzzz »" in page.content.decode()
+    assert 'value="zzzz"' in page.content.decode()  # the input is kept

@@ -577,7 +577,12 @@ class PoolSearchView(FacilitatorStaffRequiredMixin, FilteredListView):
     def get_base_queryset(self):
         form, day = self.filter_form, self.reference_day()
         people = pool.in_pool(Participant.objects.visible_to(self.request.user), day)
-        people = pool.by_job(people, rome_job=form.value("rome_job"), domain=form.value("domain"))
+        people = pool.by_job(
+            people,
+            rome_job=form.value("rome_job"),
+            domain=form.value("domain"),
+            jobs=form.value("job_words", []),
+        )
         commune, km = form.value("commune"), form.value("distance")
         near = pool.by_distance(people, commune=commune, km=km) if commune and km else None
         if near is not None:
