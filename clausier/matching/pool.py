@@ -18,7 +18,7 @@ for the communes around, with a distance).
 import datetime
 import math
 
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
 
 from clausier.employment.models import Contract
 from clausier.geo.models import Commune
@@ -79,6 +79,22 @@ def by_job(participants, *, rome_job=None, domain=None, jobs=()):
         worked = Contract.objects.filter(participant=OuterRef("pk"), rome_code__startswith=domain.code)
         participants = participants.filter(Q(Exists(wished)) | Q(Exists(worked)))
     return participants
+
+
+def with_jobs_worked(participants):
+    """Prefetch what `jobs_worked` reads: the people's contracts, latest first (one query per page)."""
+    contracts = Contract.objects.only("pk", "participant_id", "rome_code", "job_title", "start_date")
+    return participants.prefetch_related(
+        Prefetch("contracts", queryset=contracts.order_by("-start_date", "-pk"), to_attr="worked_contracts")
+    )
+
+
+def jobs_worked(person) -> list[str]:
+    """The jobs a person has held on contracts, latest first, each once ("Maçon (F1703)")."""
+    titles = (
+        f"{c.job_title} ({c.rome_code})" if c.rome_code else c.job_title for c in person.worked_contracts
+    )
+    return list(dict.fromkeys(title for title in titles if title))
 
 
 def by_place(participants, *, commune=None, zone: str = Zone.COMMUNE, department: str = ""):

@@ -312,7 +312,7 @@ class PoolFilterForm(ListFilterForm):
         label="Métier",
         required=False,
         max_length=100,
-        help_text="Un nom de métier, tel qu'on le dit (ex. : maçon, plaquiste), ou un code ROME.",
+        help_text="Ex. : maçon, plaquiste, ou un code ROME.",
         error_messages={"max_length": "Indiquez le métier en 100 caractères au plus."},
     )
     rome_job = RomeJobChoiceField(label="ou fiche ROME", required=False, empty_label="Toutes")

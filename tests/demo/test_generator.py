@@ -747,6 +747,10 @@ def test_the_pool_finds_people_by_the_name_of_their_job(facilitator, client_for)
     # The name and the sheet together: both apply.
     assert {p.pk for p in pool_people(client, job_words="aide maçon", rome_job="F1703")} <= masons
 
+    # Each row says which jobs the person held.
+    listed = client.get(reverse("www:matching_pool"), {"job_words": "aide maçon", "include_busy": "on"})
+    assert "Métiers exercés" in listed.content.decode() and "Aide-maçon (F1704)" in listed.content.decode()
+
     page = client.get(reverse("www:matching_pool"), {"job_words": "zzzz"})
     assert page.status_code == 200
     assert "Aucun métier du ROME ne correspond à « zzzz »" in page.content.decode()

@@ -154,3 +154,22 @@ def test_pool_page_searches_and_an_offer_prefills_its_job_and_place(territory, c
     html = client.get(reverse("www:offer_pool", kwargs={"uuid": offer.uuid})).content.decode()
     assert "TOULOUSE" in html and "MURET" not in html and "ALBI" not in html  # F1703 in the 31, by default
     assert "Ajouter à la sélection" in html
+
+
+def test_the_jobs_a_person_held_latest_first_each_once(world_a):
+    person = ParticipantFactory(facilitator=world_a.facilitator)
+    lot = world_a.objects["lot"]
+    for start, title, code in (
+        (datetime.date(2022, 3, 1), "Maçon", "F1703"),
+        (datetime.date(2025, 1, 6), "Coffreur-bancheur", "F1701"),
+        (datetime.date(2023, 9, 4), "Maçon", "F1703"),
+        (datetime.date(2021, 5, 3), "Aide", ""),
+    ):
+        end = start + datetime.timedelta(days=90)
+        ContractFactory(
+            lot=lot, participant=person, job_title=title, rome_code=code, start_date=start, end_date=end
+        )
+
+    [found] = pool.with_jobs_worked(Participant.objects.filter(pk=person.pk))
+
+    assert pool.jobs_worked(found) == ["Coffreur-bancheur (F1701)", "Maçon (F1703)", "Aide"]

@@ -1,6 +1,7 @@
 from django import template
 from django.utils.html import format_html
 
+from clausier.matching import pool
 from clausier.www import formatting
 
 register = template.Library()
@@ -87,3 +88,9 @@ def breadcrumb(*args):
 def clause_of(lot):
     """The lot's clause or None (a missing reverse one-to-one raises instead of returning None)."""
     return getattr(lot, "clause", None)
+
+
+@register.filter
+def jobs_worked(person):
+    """The jobs a person of the pool has held (`clausier.matching.pool.jobs_worked`)."""
+    return pool.jobs_worked(person)

@@ -543,6 +543,7 @@ class PoolSearchView(FacilitatorStaffRequiredMixin, FilteredListView):
             "Métiers recherchés",
             value=lambda p: ", ".join(j.code for c in p.validated_candidacies for j in c.wished_jobs.all()),
         ),
+        Column("Métiers exercés", value=lambda p: ", ".join(pool.jobs_worked(p))),
         Column("Disponible le", "disponible", value="available_from"),
         Column("Éligible jusqu'au", "eligible", value="eligible_until"),
     )
@@ -598,7 +599,8 @@ class PoolSearchView(FacilitatorStaffRequiredMixin, FilteredListView):
             people = pool.by_criterion(people, form.value("criterion"), day)
         if not form.value("include_busy"):
             people = pool.available_on(people, day)
-        people = people.select_related("commune", "qualification_level").prefetch_related(
+        people = pool.with_jobs_worked(people.select_related("commune", "qualification_level"))
+        people = people.prefetch_related(
             Prefetch(
                 "candidacies",
                 queryset=Candidacy.objects.validated().prefetch_related("wished_jobs"),
