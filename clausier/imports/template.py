@@ -83,3 +83,38 @@ def statement_template(*, facilitator, employer, month: dt.date) -> bytes:
     sheet.freeze_panes(HEADER_ROW + 1, 0)
     workbook.close()
     return output.getvalue()
+
+
+# --- A blank file per kind: the titles the import recognises at once ----------------------------------------
+
+
+def has_blank_template(kind) -> bool:
+    """A spreadsheet kind (the DECP are JSON files of the publishers, not filled by hand)."""
+    return kind.name != "decp"
+
+
+def blank_template_filename(kind) -> str:
+    return f"modele-import-{kind.name}.xlsx"
+
+
+def blank_template(kind) -> bytes:
+    """An XLSX whose first sheet has the kind's column titles (required ones first in the order of the kind,
+    as the mapping step lists them), and a second sheet that explains each column."""
+    output = io.BytesIO()
+    workbook = xlsxwriter.Workbook(output, {"in_memory": True, "strings_to_formulas": False})
+    bold = workbook.add_format({"bold": True})
+    required = workbook.add_format({"bold": True, "bg_color": "#FFF9E0"})
+    sheet = workbook.add_worksheet(kind.label[:31])
+    for column, field in enumerate(kind.fields):
+        sheet.write_string(0, column, field.label, required if field.required else bold)
+        sheet.set_column(column, column, max(14, len(field.label) + 2))
+    sheet.freeze_panes(1, 0)
+    notes = workbook.add_worksheet("Aide")
+    notes.write_row(0, 0, ("Colonne", "Obligatoire", "Précisions"), bold)
+    for line, field in enumerate(kind.fields, start=1):
+        notes.write_row(line, 0, (field.label, "oui" if field.required else "non", field.help))
+    notes.set_column(0, 0, 34)
+    notes.set_column(1, 1, 12)
+    notes.set_column(2, 2, 80)
+    workbook.close()
+    return output.getvalue()

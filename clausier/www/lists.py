@@ -12,7 +12,9 @@ from operator import and_, or_
 
 from django import forms
 from django.db.models import Q
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.http import urlencode
 from django.utils.text import slugify
 from django.views.generic import ListView
 
@@ -92,6 +94,7 @@ class FilteredListView(ListExportMixin, ListView):
     columns: tuple[Column, ...] = ()
     title = ""
     create_url_name: str | None = None
+    import_kind: str | None = None  # the import that fills this list (`clausier.imports.kinds`): "Importer"
     sort_param = "tri"
 
     def get_base_queryset(self):
@@ -152,9 +155,16 @@ class FilteredListView(ListExportMixin, ListView):
             search_placeholder=self.search_placeholder,
             can_create=bool(self.create_url_name) and is_facilitator_staff(self.request.user),
             create_url_name=self.create_url_name,
+            import_url=self.import_url(),
             **self.export_context(),
         )
         return context
+
+    def import_url(self) -> str:
+        """The import of this list's rows, its kind chosen, for the facilitator's staff; "" otherwise."""
+        if not self.import_kind or not is_facilitator_staff(self.request.user):
+            return ""
+        return f"{reverse('www:import_start')}?{urlencode({'type': self.import_kind})}"
 
     def render_to_response(self, context, **response_kwargs):
         response = super().render_to_response(context, **response_kwargs)

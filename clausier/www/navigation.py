@@ -77,6 +77,7 @@ MENU = [
     (
         "Administration",
         [
+            ("Importer un tableur", "www:import_start", STAFF),  # each list it fills links to it too
             ("Paramètres", "www:parameters", STAFF),
             ("Site public", "publicsite:index", STAFF),
             ("Journal d'audit", "www:audit_list", ADMINS),

@@ -7,6 +7,7 @@ from clausier.www.views import imports
 
 urlpatterns = [
     path("imports/", imports.ImportStartView.as_view(), name="import_start"),
+    path("imports/modele/", imports.ImportTemplateView.as_view(), name="import_template"),
     path("imports/<uuid:uuid>/", imports.ImportPreviewView.as_view(), name="import_preview"),
     path("imports/<uuid:uuid>/colonnes/", imports.ImportMappingView.as_view(), name="import_mapping"),
     path("imports/<uuid:uuid>/importer/", imports.ImportCommitView.as_view(), name="import_commit"),

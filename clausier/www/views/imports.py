@@ -48,7 +48,13 @@ from clausier.imports.tasks import (
     stalled,
     stored_problems,
 )
-from clausier.imports.template import statement_template, template_filename
+from clausier.imports.template import (
+    blank_template,
+    blank_template_filename,
+    has_blank_template,
+    statement_template,
+    template_filename,
+)
 from clausier.imports.workers import reap
 from clausier.organizations.access import get_object_for_user_or_404
 from clausier.organizations.models import Organization
@@ -58,6 +64,7 @@ from clausier.www.mixins import DsfrFormMixin, FacilitatorStaffRequiredMixin
 from clausier.www.views.hours import parse_month, previous_month, today
 
 SHOWN_PROBLEMS = 200
+KIND_PARAMETER = "type"  # `/imports/?type=participants`: the kind chosen (the lists' "Importer" buttons)
 
 
 class UploadForm(DsfrFormMixin, forms.Form):
@@ -150,15 +157,19 @@ class ImportStartView(FacilitatorStaffRequiredMixin, View):
         runs = ImportRun.objects.visible_to(self.request.user)
         reap(runs)  # the runs whose worker died show as failed
         runs = runs.defer("content", "result", "left_out_file")[:10]
+        templates = [kind for kind in KINDS.values() if has_blank_template(kind)]
         return TemplateResponse(
             self.request,
             self.template_name,
-            {"form": form, "runs": runs, "title": "Importer un tableur"},
+            {"form": form, "runs": runs, "title": "Importer un tableur", "templates": templates},
             status=status,
         )
 
     def get(self, request):
-        return self.render(UploadForm(facilitator=request.organization))
+        # `?type=participants`: from the list that the import fills, its kind chosen.
+        kind = request.GET.get(KIND_PARAMETER)
+        initial = {"kind": kind} if kind in KINDS else {}
+        return self.render(UploadForm(facilitator=request.organization, initial=initial))
 
     def post(self, request):
         form = UploadForm(request.POST, request.FILES, facilitator=request.organization)
@@ -518,6 +529,21 @@ def _attachment(run: ImportRun, content: bytes, content_type: str, extension: st
     stem = run.filename.rsplit(".", 1)[0][:80] or "fichier"
     response["Content-Disposition"] = f'attachment; filename="{_ascii(stem)}-erreurs.{extension}"'
     return response
+
+
+class ImportTemplateView(FacilitatorStaffRequiredMixin, View):
+    """A blank file of an import kind (`?type=participants`): its column titles, and what each column takes;
+    without a kind that has one, back to the import page (which lists them)."""
+
+    http_method_names = ["get"]
+
+    def get(self, request):
+        kind = request.GET.get(KIND_PARAMETER)
+        if kind not in KINDS or not has_blank_template(KINDS[kind]):
+            return redirect("www:import_start")
+        response = HttpResponse(blank_template(KINDS[kind]), content_type=XLSX_CONTENT_TYPE)
+        response["Content-Disposition"] = f'attachment; filename="{blank_template_filename(KINDS[kind])}"'
+        return response
 
 
 class StatementTemplateView(FacilitatorStaffRequiredMixin, View):

@@ -14,6 +14,7 @@ ORGANIZATION_SORTS = {
 
 
 class CompanyListView(FilteredListView):
+    import_kind = "entreprises"
     title = "Entreprises"
     table_template_name = "www/companies/_table.html"
     filter_form_class = filters.CompanyFilterForm
@@ -62,6 +63,7 @@ class CompanyDetailView(DetailView):
 
 
 class StructureListView(FilteredListView):
+    import_kind = "structures"
     title = "Structures d'insertion"
     table_template_name = "www/structures/_table.html"
     filter_form_class = filters.StructureFilterForm

@@ -17,6 +17,7 @@ from clausier.www.views.participants import participant_staff_context
 
 
 class ParticipantListView(FilteredListView):
+    import_kind = "participants"
     title = "Participants"
     table_template_name = "www/participants/_table.html"
     filter_form_class = filters.ParticipantFilterForm
@@ -80,6 +81,7 @@ class ParticipantDetailView(DetailView):
 
 
 class ContractListView(FilteredListView):
+    import_kind = "contrats"
     title = "Contrats"
     table_template_name = "www/contracts/_table.html"
     filter_form_class = filters.ContractFilterForm

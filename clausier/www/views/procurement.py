@@ -20,6 +20,7 @@ from clausier.www.views.hours import lot_followup
 
 
 class BuyerListView(FilteredListView):
+    import_kind = "donneurs-d-ordre"
     title = "Donneurs d'ordre"
     table_template_name = "www/buyers/_table.html"
     filter_form_class = filters.BuyerFilterForm
@@ -208,6 +209,7 @@ class OperationEditView(OptimisticLockMixin, OperationCreateView):
 
 
 class MarketListView(FilteredListView):
+    import_kind = "marches"
     title = "Marchés"
     table_template_name = "www/markets/_table.html"
     filter_form_class = filters.MarketFilterForm

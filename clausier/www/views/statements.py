@@ -66,6 +66,7 @@ class StatementFilterForm(ListFilterForm):
 
 
 class StatementListView(FilteredListView):
+    import_kind = "heures"
     title = "Relevés d'heures mensuels"
     table_template_name = "www/statements/_table.html"
     filter_form_class = StatementFilterForm
