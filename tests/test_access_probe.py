@@ -625,6 +625,7 @@ STAFF_ONLY_WITHOUT_IDENTIFIER |= {  # --- Reporting area (issue 5): the territor
 }
 STAFF_ONLY_WITHOUT_IDENTIFIER |= {"www:import_start"}  # --- Imports area (issue 7) ---
 STAFF_ONLY_WITHOUT_IDENTIFIER |= {"www:import_template"}  # issue 14: a blank file per kind (`?type=`)
+STAFF_ONLY_WITHOUT_IDENTIFIER |= {"www:statement_entry"}  # issue 14: « Saisir un relevé » (employer, month)
 STAFF_ONLY_WITHOUT_IDENTIFIER |= {"www:matching_pool"}  # --- Matching area (issue 8) --- the candidate pool
 STAFF_ONLY_WITHOUT_IDENTIFIER |= {  # --- Public site area (issue 5) --- members read, administrators write
     "publicsite:index",

@@ -34,6 +34,21 @@ def previous_month(today: datetime.date) -> datetime.date:
     return add_months(month_start(today), -1)
 
 
+def month_to_declare(contract, recorded, *, today: datetime.date) -> datetime.date | None:
+    """The month to enter next for `contract`: the first of its months, up to the current one (hours are
+    declared for a month that has begun), with no hours in `recorded` (months); when all have some, its last
+    month up to now (to correct it). None before the contract starts."""
+    current, month = month_start(today), month_start(contract.start_date)
+    if month > current:
+        return None
+    last = min(current, month_start(contract.end_date)) if contract.end_date else current
+    while month <= last:
+        if month not in recorded:
+            return month
+        month = add_months(month, 1)
+    return last
+
+
 def statements_to_chase(facilitator, month: datetime.date):
     """Employers to chase for `month`, in one query.
 

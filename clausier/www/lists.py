@@ -94,6 +94,7 @@ class FilteredListView(ListExportMixin, ListView):
     columns: tuple[Column, ...] = ()
     title = ""
     create_url_name: str | None = None
+    create_label = "Ajouter"
     import_kind: str | None = None  # the import that fills this list (`clausier.imports.kinds`): "Importer"
     sort_param = "tri"
 
@@ -155,6 +156,7 @@ class FilteredListView(ListExportMixin, ListView):
             search_placeholder=self.search_placeholder,
             can_create=bool(self.create_url_name) and is_facilitator_staff(self.request.user),
             create_url_name=self.create_url_name,
+            create_label=self.create_label,
             import_url=self.import_url(),
             **self.export_context(),
         )

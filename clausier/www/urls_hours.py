@@ -13,6 +13,7 @@ urlpatterns = [
     ),
     # Monthly statements (facilitator staff, and each employer for its own)
     path("releves/", statements.StatementListView.as_view(), name="statement_list"),
+    path("releves/saisir/", statements.StatementEntryView.as_view(), name="statement_entry"),
     path("releves/<uuid:uuid>/", statements.StatementDetailView.as_view(), name="statement_detail"),
     path(
         "releves/<uuid:uuid>/etat/", statements.StatementTransitionView.as_view(), name="statement_transition"

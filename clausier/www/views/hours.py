@@ -23,7 +23,7 @@ from clausier.employment.actions import MonthEntry, Refused, check_entry, declar
 from clausier.employment.models import Contract, HoursRecord, MonthlyStatement, StatementStatus
 from clausier.employment.queries import previous_month, running_in, statements_to_chase
 from clausier.organizations.access import get_object_for_user_or_404, is_facilitator_staff
-from clausier.organizations.models import Company, InsertionStructure
+from clausier.organizations.models import Company, InsertionStructure, OrganizationKind
 from clausier.procurement.followup import STATUS_RULE, Status, add_months, month_start
 from clausier.procurement.models import GlobalisationAgreement, Lot
 from clausier.procurement.progress import POOLING_RULE, lots_progress
@@ -34,6 +34,11 @@ from clausier.www.formatting import fr_number
 from clausier.www.mixins import FacilitatorStaffRequiredMixin
 
 MONTH_PARAM = "mois"
+# An employer's hours grid and page, by its kind (the contract page and « Saisir un relevé » lead there).
+EMPLOYER_PAGES = {
+    OrganizationKind.COMPANY: ("www:company_hours", "www:company_detail"),
+    OrganizationKind.INSERTION_STRUCTURE: ("www:structure_hours", "www:structure_detail"),
+}
 MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
 
 

@@ -5,14 +5,18 @@ data): the one write of these GETs, a single INSERT.
 """
 
 from django.db.models import Sum
+from django.urls import reverse
+from django.utils import timezone
 
 from clausier.audit.log import record_view
 from clausier.employment.models import HoursRecord
+from clausier.employment.queries import month_to_declare
 from clausier.organizations.access import is_facilitator_staff
 from clausier.participants.models import EligibilityAssessment, Outcome
 from clausier.www import filters, queries
 from clausier.www.lists import Column, FilteredListView
 from clausier.www.views.base import DetailView
+from clausier.www.views.hours import EMPLOYER_PAGES
 from clausier.www.views.participants import participant_staff_context
 
 
@@ -124,6 +128,20 @@ class ContractListView(FilteredListView):
 class ContractDetailView(DetailView):
     template_name = "www/contracts/detail.html"
 
+    def hours_entry(self, hours) -> dict:
+        """Where the staff enter this contract's hours: its employer's grid, at the first month still empty
+        (`month_to_declare`); and the employer's page."""
+        contract, employer = self.object, self.object.employer
+        grid, page = EMPLOYER_PAGES[employer.kind]
+        month = month_to_declare(contract, {r.month for r in hours}, today=timezone.localdate())
+        return {
+            "employer_url": reverse(page, kwargs={"uuid": employer.uuid}),
+            "hours_entry_url": (
+                f"{reverse(grid, kwargs={'uuid': employer.uuid})}?mois={month:%Y-%m}" if month else ""
+            ),
+            "hours_entry_month": month,
+        }
+
     def get_queryset(self):
         return queries.contracts(self.request.user)
 
@@ -150,6 +168,7 @@ class ContractDetailView(DetailView):
         context["hours_realised"] = self.object.hours_realised
         context["title"] = f"Contrat de {self.object.participant}"
         if context["is_staff_view"]:
+            context.update(self.hours_entry(hours))
             outcomes = {o.timing: o for o in self.object.outcomes.select_related("category")}
             context["outcome_slots"] = [
                 ("À la fin du contrat", "www:outcome_end", outcomes.get(Outcome.Timing.END)),

@@ -3,7 +3,10 @@
 from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
 from django.views import View
+from django.views.generic import FormView
 
 from clausier.employment.actions import (
     EMPLOYER_EDITABLE,
@@ -14,11 +17,15 @@ from clausier.employment.actions import (
 )
 from clausier.employment.models import HoursRecord, MonthlyStatement, StatementStatus
 from clausier.organizations.access import get_object_for_user_or_404, is_facilitator_staff
+from clausier.organizations.models import Organization
+from clausier.procurement.followup import month_start
 from clausier.utils.dates import month_label
+from clausier.www.forms_clauses import ScopedChoiceField
 from clausier.www.lists import Column, FilteredListView, ListFilterForm
+from clausier.www.mixins import DsfrFormMixin, FacilitatorStaffRequiredMixin
 from clausier.www.queries import count_of, sum_of
 from clausier.www.views.base import DetailView
-from clausier.www.views.hours import parse_month
+from clausier.www.views.hours import EMPLOYER_PAGES, MONTH_PARAM, parse_month, previous_month, today
 
 TRANSITION_BUTTONS = {
     StatementStatus.SUBMITTED: "Transmettre le relevé",
@@ -67,6 +74,7 @@ class StatementFilterForm(ListFilterForm):
 
 class StatementListView(FilteredListView):
     import_kind = "heures"
+    create_url_name, create_label = "www:statement_entry", "Saisir un relevé"
     title = "Relevés d'heures mensuels"
     table_template_name = "www/statements/_table.html"
     filter_form_class = StatementFilterForm
@@ -90,6 +98,60 @@ class StatementListView(FilteredListView):
 
     def get_base_queryset(self):
         return statements(self.request.user)
+
+
+class StatementEntryForm(DsfrFormMixin, forms.Form):
+    employer = ScopedChoiceField(Organization.objects.none(), label="Employeur")
+    month = forms.CharField(
+        label="Mois",
+        max_length=7,
+        widget=forms.TextInput(attrs={"type": "month", "placeholder": "AAAA-MM"}),
+        help_text="Un mois commencé : les heures ne se déclarent pas à l'avance.",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["employer"].queryset = (
+            Organization.objects.visible_to(user).filter(kind__in=list(EMPLOYER_PAGES)).order_by("name")
+        )
+        self.fields["employer"].label_from_instance = lambda o: f"{o.name} ({o.get_kind_display().lower()})"
+        self.fields["employer"].error_messages["required"] = "Choisissez l'employeur."
+
+    def clean_month(self):
+        month = parse_month(self.cleaned_data["month"])
+        if month is None:
+            raise forms.ValidationError("Indiquez le mois au format AAAA-MM (par exemple 2026-11).")
+        if month > month_start(timezone.localdate()):
+            raise forms.ValidationError(
+                "Ce mois n'a pas encore commencé : les heures se déclarent pour un mois commencé."
+            )
+        return month
+
+
+class StatementEntryView(FacilitatorStaffRequiredMixin, FormView):
+    """« Saisir un relevé » (statements list): choose the employer and the month, then its monthly grid."""
+
+    template_name = "www/form.html"
+    form_class = StatementEntryForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def get_initial(self):
+        return {"month": f"{previous_month(today()):%Y-%m}"}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            title="Saisir un relevé d'heures",
+            submit_label="Ouvrir la grille du mois",
+            cancel_url=reverse("www:statement_list"),
+            **kwargs,
+        )
+
+    def form_valid(self, form):
+        employer, month = form.cleaned_data["employer"], form.cleaned_data["month"]
+        grid, _page = EMPLOYER_PAGES[employer.kind]
+        return redirect(f"{reverse(grid, kwargs={'uuid': employer.uuid})}?{MONTH_PARAM}={month:%Y-%m}")
 
 
 class StatementDetailView(DetailView):
