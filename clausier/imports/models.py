@@ -116,3 +116,8 @@ class ImportRun(TenantModel):
     @property
     def running(self) -> bool:
         return self.state in RUNNING_STATES
+
+    @property
+    def last_news(self):
+        """When its task last gave news: a progress report or a state (`updated_at`), or a heartbeat."""
+        return max(filter(None, [self.updated_at, self.beat_at]))

@@ -149,6 +149,9 @@ class Kind:
     name = ""
     label = ""
     fields: tuple[Field, ...] = ()
+    # Filled by hand in a spreadsheet: the import page offers a blank file with the fields' titles
+    # (`template.blank_template`). Not the DECP: JSON files of the publishers.
+    spreadsheet = True
     # Fields whose headers are matched before the others, the specific titles before the general ones
     # ("Date de naissance" before "Date", "Nom de la commune" before "Nom"); keys a kind lacks are passed over.
     matched_first: tuple[str, ...] = ()

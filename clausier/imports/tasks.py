@@ -138,8 +138,7 @@ def _queue(run: ImportRun, task_function, *, expected: str | None = None, **kwar
 def stalled(run: ImportRun) -> bool:
     """Queued for more than a minute, or running with no news for an hour: the worker may be stopped."""
     limit = QUEUED_TOO_LONG if run.state == ImportState.QUEUED else SILENT_TOO_LONG
-    news = max(filter(None, [run.updated_at, run.beat_at]))
-    return run.running and timezone.now() - news > limit
+    return run.running and timezone.now() - run.last_news > limit
 
 
 # --- Tasks --------------------------------------------------------------------------------------------------

@@ -88,11 +88,6 @@ def statement_template(*, facilitator, employer, month: dt.date) -> bytes:
 # --- A blank file per kind: the titles the import recognises at once ----------------------------------------
 
 
-def has_blank_template(kind) -> bool:
-    """A spreadsheet kind (the DECP are JSON files of the publishers, not filled by hand)."""
-    return kind.name != "decp"
-
-
 def blank_template_filename(kind) -> str:
     return f"modele-import-{kind.name}.xlsx"
 

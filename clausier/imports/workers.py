@@ -80,8 +80,7 @@ def dead(run: ImportRun, *, now: dt.datetime | None = None) -> bool:
     running = alive(run.worker)
     if running is not None:
         return not running
-    last = max(filter(None, [run.updated_at, run.beat_at]))
-    return (now or timezone.now()) - last > BEAT_LOST
+    return (now or timezone.now()) - run.last_news > BEAT_LOST
 
 
 def reap(runs) -> int:

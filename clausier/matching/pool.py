@@ -65,14 +65,21 @@ def in_pool(participants, day: datetime.date):
     )
 
 
+def _in_jobs(participants, jobs):
+    """People who wish one of `jobs` (a validated candidacy) or have worked in one (a contract's ROME code)."""
+    wished = _validated_candidacies().filter(wished_jobs__in=jobs)
+    worked = Contract.objects.filter(participant=OuterRef("pk"), rome_code__in=[job.code for job in jobs])
+    return participants.filter(Q(Exists(wished)) | Q(Exists(worked)))
+
+
 def by_job(participants, *, rome_job=None, domain=None, jobs=()):
     """People who wish this ROME job (a validated candidacy) or have worked in it (a contract's ROME code),
     or one of `jobs` (those a job's name designates, `RomeJob.objects.named`); `domain` is a domaine
     professionnel (F17) or a grand domaine (F)."""
-    for chosen in filter(None, [[rome_job] if rome_job is not None else [], list(jobs)]):
-        wished = _validated_candidacies().filter(wished_jobs__in=chosen)
-        worked = Contract.objects.filter(participant=OuterRef("pk"), rome_code__in=[j.code for j in chosen])
-        participants = participants.filter(Q(Exists(wished)) | Q(Exists(worked)))
+    if rome_job is not None:
+        participants = _in_jobs(participants, [rome_job])
+    if jobs:
+        participants = _in_jobs(participants, list(jobs))
     if domain is not None:
         lookup = "wished_jobs__domain__parent" if domain.parent_id is None else "wished_jobs__domain"
         wished = _validated_candidacies().filter(**{lookup: domain})

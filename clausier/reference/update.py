@@ -34,7 +34,7 @@ from typing import Any
 
 from django.db import transaction
 
-from clausier.geo.communes import import_communes
+from clausier.geo.communes import COG, import_communes
 from clausier.geo.qpv import CODE_PATTERN, MILLESIMES, import_qpv
 from clausier.reference import sources
 from clausier.reference.models import OfficialDataset, RomeJob
@@ -185,17 +185,7 @@ def fetch_qpv2024(source: OfficialSource, config: dict, folder: Path) -> Prepare
 
 # --- Communes -----------------------------------------------------------------------------------------------
 
-COG_COLUMNS = [
-    "code_insee",
-    "nom",
-    "type",
-    "code_departement",
-    "codes_postaux",
-    "population",
-    "code_epci",
-    "nom_epci",
-    "commune_parente",
-]
+COG_COLUMNS = COG.required  # the header `import_communes` checks: the file is written with exactly it
 
 
 def cog_rows(communes: list, epcis: list, *, what: str = "Communes") -> list[dict[str, str]]:

@@ -26,7 +26,7 @@ LISTS = {
 }
 
 
-def test_the_menu_leads_the_staff_to_the_imports(world_a, rf, client_for):
+def test_the_menu_leads_the_staff_to_the_imports(world_a, client_for):
     page = client_for(world_a.users["facilitator_member"]).get(reverse("www:dashboard")).content.decode()
     assert f'href="{reverse("www:import_start")}"' in page and "Importer un tableur" in page
     company_page = client_for(world_a.users["company"]).get(reverse("www:dashboard")).content.decode()

@@ -109,6 +109,7 @@ class DecpPlan:
 class DecpKind(Kind):
     name = "decp"
     label = "Marchés publiés (DECP, JSON)"
+    spreadsheet = False
     fields = tuple(
         Field(key, label, (label,), required=key in ("reference", "buyer", "title"))
         for key, label in COLUMNS

@@ -51,7 +51,6 @@ from clausier.imports.tasks import (
 from clausier.imports.template import (
     blank_template,
     blank_template_filename,
-    has_blank_template,
     statement_template,
     template_filename,
 )
@@ -157,7 +156,7 @@ class ImportStartView(FacilitatorStaffRequiredMixin, View):
         runs = ImportRun.objects.visible_to(self.request.user)
         reap(runs)  # the runs whose worker died show as failed
         runs = runs.defer("content", "result", "left_out_file")[:10]
-        templates = [kind for kind in KINDS.values() if has_blank_template(kind)]
+        templates = [kind for kind in KINDS.values() if kind.spreadsheet]
         return TemplateResponse(
             self.request,
             self.template_name,
@@ -539,7 +538,7 @@ class ImportTemplateView(FacilitatorStaffRequiredMixin, View):
 
     def get(self, request):
         kind = request.GET.get(KIND_PARAMETER)
-        if kind not in KINDS or not has_blank_template(KINDS[kind]):
+        if kind not in KINDS or not KINDS[kind].spreadsheet:
             return redirect("www:import_start")
         response = HttpResponse(blank_template(KINDS[kind]), content_type=XLSX_CONTENT_TYPE)
         response["Content-Disposition"] = f'attachment; filename="{blank_template_filename(KINDS[kind])}"'

@@ -6,7 +6,6 @@ data): the one write of these GETs, a single INSERT.
 
 from django.db.models import Sum
 from django.urls import reverse
-from django.utils import timezone
 
 from clausier.audit.log import record_view
 from clausier.employment.models import HoursRecord
@@ -16,7 +15,7 @@ from clausier.participants.models import EligibilityAssessment, Outcome
 from clausier.www import filters, queries
 from clausier.www.lists import Column, FilteredListView
 from clausier.www.views.base import DetailView
-from clausier.www.views.hours import EMPLOYER_PAGES
+from clausier.www.views.hours import EMPLOYER_PAGES, today
 from clausier.www.views.participants import participant_staff_context
 
 
@@ -133,7 +132,7 @@ class ContractDetailView(DetailView):
         (`month_to_declare`); and the employer's page."""
         contract, employer = self.object, self.object.employer
         grid, page = EMPLOYER_PAGES[employer.kind]
-        month = month_to_declare(contract, {r.month for r in hours}, today=timezone.localdate())
+        month = month_to_declare(contract, {r.month for r in hours}, today=today())
         return {
             "employer_url": reverse(page, kwargs={"uuid": employer.uuid}),
             "hours_entry_url": (

@@ -4,13 +4,13 @@ from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.views import View
 from django.views.generic import FormView
 
 from clausier.employment.actions import (
     EMPLOYER_EDITABLE,
     FACILITATOR_ONLY,
+    NOT_STARTED,
     TRANSITIONS,
     Refused,
     change_statement_status,
@@ -121,10 +121,8 @@ class StatementEntryForm(DsfrFormMixin, forms.Form):
         month = parse_month(self.cleaned_data["month"])
         if month is None:
             raise forms.ValidationError("Indiquez le mois au format AAAA-MM (par exemple 2026-11).")
-        if month > month_start(timezone.localdate()):
-            raise forms.ValidationError(
-                "Ce mois n'a pas encore commencé : les heures se déclarent pour un mois commencé."
-            )
+        if month > month_start(today()):  # `check_entry`'s rule, and its words
+            raise forms.ValidationError(f"{NOT_STARTED[0].upper()}{NOT_STARTED[1:]}.")
         return month
 
 
