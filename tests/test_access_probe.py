@@ -191,6 +191,18 @@ REGISTRY = {
     "www:lot_detail": Case(obj("lot"), STAFF | {"buyer", "company"}),
     "www:lot_edit": Case(obj("lot"), STAFF, post=lot_payload),
     "www:clause_edit": Case(obj("lot"), STAFF, post=clause_payload),
+    # Awards, from the lot's page (issue 14): the staff add, change and remove them.
+    "www:award_create": Case(
+        obj("lot"), STAFF, post=lambda w: {"company": str(w.orgs["company"].uuid), "role": "sub"}
+    ),
+    "www:award_edit": Case(obj("award"), STAFF, post=lambda w: {"role": "holder", "amount_ht": "1 000"}),
+    "www:award_remove": Case(  # a second role of the company on the lot: the first keeps its contract valid
+        lambda w: w.objects["lot"].awards.get_or_create(
+            company=w.orgs["company"], role="sub", defaults={"facilitator": w.facilitator}
+        )[0],
+        STAFF,
+        post=lambda w: {},
+    ),
     # People: the company and the employer of the contract, the prescriber who referred the person.
     "www:participant_detail": Case(obj("participant"), STAFF | {"company", "structure", "prescriber"}),
     "www:contract_detail": Case(obj("contract"), STAFF | {"company", "structure"}),

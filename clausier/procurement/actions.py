@@ -13,6 +13,7 @@ from django.db import transaction
 
 from clausier.audit.log import diff, record, snapshot
 from clausier.audit.models import Action
+from clausier.organizations.actions import create_partner
 from clausier.organizations.models import Organization, OrganizationKind, Partnership
 from clausier.procurement import sizing
 from clausier.procurement.models import Clause, HourlyCost, LabourShare, Lot, Market, Operation
@@ -452,3 +453,76 @@ def award_lot(
         amount_ht=amount_ht,
     )
     return _save(award, by), True
+
+
+AWARD_FIELDS = {"role", "awarded_on", "amount_ht"}
+
+
+@transaction.atomic
+def update_award(*, award, by, **changes):
+    """Change an award's role, date or amount (its lot and company stay: remove it and award again)."""
+    from clausier.procurement.models import Award
+
+    _check_fields(changes, AWARD_FIELDS)
+    role = changes.get("role", award.role)
+    if (
+        Award.objects.filter(lot_id=award.lot_id, company_id=award.company_id, role=role)
+        .exclude(pk=award.pk)
+        .exists()
+    ):
+        raise ValidationError({"role": "Cette entreprise a déjà ce rôle sur ce lot."})
+    before = snapshot(award)
+    for name, value in changes.items():
+        setattr(award, name, value)
+    award.full_clean()
+    award.save()
+    delta = diff(before, snapshot(award))
+    if delta:
+        record(action=Action.UPDATE, obj=award, by=by, changes=delta)
+    return award
+
+
+def award_removal_problem(award) -> str | None:
+    """Why `award` may not be removed, or None: the company's contracts and globalisation on the lot rest on
+    its being an awardee (another role of the same company on the lot keeps them valid)."""
+    from clausier.employment.models import Contract
+    from clausier.procurement.models import Award
+
+    if Award.objects.filter(lot_id=award.lot_id, company_id=award.company_id).exclude(pk=award.pk).exists():
+        return None
+    contracts = Contract.objects.filter(lot_id=award.lot_id, company_id=award.company_id).count()
+    if contracts:
+        return (
+            f"{award.company} a {contracts} contrat{'s' if contracts > 1 else ''} sur ce lot : "
+            "l'attribution ne peut pas être retirée tant qu'ils y sont rattachés."
+        )
+    agreement = award.lot.globalisations.filter(company_id=award.company_id).first()
+    if agreement is not None:
+        return (
+            f"Ce lot fait partie de la convention de globalisation « {agreement.name} » de {award.company}."
+        )
+    return None
+
+
+@transaction.atomic
+def remove_award(*, award, by) -> None:
+    problem = award_removal_problem(award)
+    if problem:
+        raise ValidationError(problem)
+    record(action=Action.DELETE, obj=award, by=by, changes={k: [v, None] for k, v in snapshot(award).items()})
+    award.delete()
+
+
+@transaction.atomic
+def award_lot_to_siret(*, lot: Lot, by, siret: str, name: str = "", **award_fields):
+    """Award `lot` to the company of `siret`: a partner already, one known on the platform (linked to the
+    facilitator), or a new one named `name`; returns (award, created)."""
+    company = Organization.objects.filter(kind=OrganizationKind.COMPANY, siret=siret).first()
+    if (
+        company is None
+        or not Partnership.objects.filter(facilitator_id=lot.facilitator_id, partner=company).exists()
+    ):
+        company, _ = create_partner(
+            facilitator=lot.facilitator, by=by, kind=OrganizationKind.COMPANY, name=name, siret=siret
+        )
+    return award_lot(lot=lot, company=company, by=by, **award_fields)

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from clausier.www.views import core, partners, people, procurement
+from clausier.www.views import awards, core, partners, people, procurement
 
 app_name = "www"
 
@@ -23,6 +23,9 @@ urlpatterns = [
     path("marches/<uuid:uuid>/lots/nouveau/", procurement.LotCreateView.as_view(), name="lot_create"),
     path("lots/<uuid:uuid>/", procurement.LotDetailView.as_view(), name="lot_detail"),
     path("lots/<uuid:uuid>/modifier/", procurement.LotEditView.as_view(), name="lot_edit"),
+    path("lots/<uuid:uuid>/attributaires/ajouter/", awards.AwardCreateView.as_view(), name="award_create"),
+    path("attributions/<uuid:uuid>/modifier/", awards.AwardEditView.as_view(), name="award_edit"),
+    path("attributions/<uuid:uuid>/retirer/", awards.AwardRemoveView.as_view(), name="award_remove"),
     # Partners (read-only)
     path("entreprises/", partners.CompanyListView.as_view(), name="company_list"),
     path("entreprises/<uuid:uuid>/", partners.CompanyDetailView.as_view(), name="company_detail"),
