@@ -85,3 +85,37 @@ def with_eligibility_validated(contracts):
         valid_until__gte=OuterRef("start_date"),
     )
     return contracts.annotate(eligibility_validated=Exists(valid))
+
+
+# An employer's shortcut looks this many months back for a month it has not sent yet.
+DECLARE_WINDOW_MONTHS = 12
+
+
+def employer_month_to_declare(employer, *, today: datetime.date) -> datetime.date:
+    """The month an employer should declare next: the first of the last 12 complete months in which one of
+    its contracts runs and whose statement (per facilitator) is not yet submitted or validated; when every
+    such month is sent, the month in progress; with no contract in that window, the last complete month.
+    Two queries, whatever the history."""
+    last = previous_month(today)
+    first = add_months(last, 1 - DECLARE_WINDOW_MONTHS)
+    spans = list(
+        Contract.objects.filter(employer=employer, start_date__lte=last_day(last))
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=first))
+        .values_list("facilitator_id", "start_date", "end_date")
+    )
+    sent = set(
+        MonthlyStatement.objects.filter(
+            employer=employer,
+            month__range=(first, last),
+            status__in=(StatementStatus.SUBMITTED, StatementStatus.VALIDATED),
+        ).values_list("facilitator_id", "month")
+    )
+    month, declared_any = first, False
+    while month <= last:
+        for facilitator_id, start, end in spans:
+            if start <= last_day(month) and (end is None or end >= month):
+                if (facilitator_id, month) not in sent:
+                    return month
+                declared_any = True
+        month = add_months(month, 1)
+    return month_start(today) if declared_any else last

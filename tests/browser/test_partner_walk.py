@@ -276,7 +276,8 @@ def test_from_a_prescribers_candidate_to_the_buyers_realised_hours(world, log_in
     shot(employer, "6-grid")
     employer.get_by_test_id("grid-row").get_by_role("link", name="Brouillon").click()
     expect(employer.get_by_test_id("statement-hours")).to_have_text("151,67 h")
-    employer.get_by_test_id("statement-actions").get_by_role("button", name="Transmettre le relevé").click()
+    employer.get_by_test_id("statement-actions").get_by_role("link", name="Transmettre le relevé").click()
+    employer.get_by_role("button", name="Confirmer : transmettre le relevé").click()
     notice(employer, "Le relevé est désormais « transmis ».")
     statement = MonthlyStatement.objects.get(employer=company, month=month)
     assert statement.status == StatementStatus.SUBMITTED
@@ -286,7 +287,8 @@ def test_from_a_prescribers_candidate_to_the_buyers_realised_hours(world, log_in
     staff.get_by_test_id("row").filter(has_text=company.name).get_by_role(
         "link", name=f"{month:%m/%Y}"
     ).click()
-    staff.get_by_test_id("statement-actions").get_by_role("button", name="Valider le relevé").click()
+    staff.get_by_test_id("statement-actions").get_by_role("link", name="Valider le relevé").click()
+    staff.get_by_role("button", name="Confirmer : valider le relevé").click()
     notice(staff, "Le relevé est désormais « validé ».")
     expect(staff.get_by_test_id("statement-counted")).to_have_text("151,67 h")
     shot(staff, "7-statement-validated")

@@ -19,7 +19,15 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views import View
 
-from clausier.employment.actions import MonthEntry, Refused, check_entry, declare_month, max_monthly_hours
+from clausier.employment.actions import (
+    FACILITATOR_ONLY,
+    TRANSITIONS,
+    MonthEntry,
+    Refused,
+    check_entry,
+    declare_month,
+    max_monthly_hours,
+)
 from clausier.employment.models import Contract, HoursRecord, MonthlyStatement, StatementStatus
 from clausier.employment.queries import previous_month, running_in, statements_to_chase
 from clausier.organizations.access import get_object_for_user_or_404, is_facilitator_staff
@@ -56,6 +64,67 @@ def parse_month(value) -> datetime.date | None:
     if not (2000 <= year <= 2100 and 1 <= month <= 12):
         return None
     return datetime.date(year, month, 1)
+
+
+# --- Statement steps (the grid and the statement page offer them) -------------------------------
+
+TRANSITION_BUTTONS = {
+    StatementStatus.SUBMITTED: "Transmettre le relevé",
+    StatementStatus.VALIDATED: "Valider le relevé",
+    StatementStatus.RETURNED: "Renvoyer pour correction",
+}
+TRANSITION_CONSEQUENCES = {
+    StatementStatus.SUBMITTED: (
+        "Le relevé part au facilitateur, qui le valide. Vous ne pourrez plus le modifier, sauf s'il vous est "
+        "renvoyé pour correction."
+    ),
+    StatementStatus.VALIDATED: (
+        "Ses heures comptent dès lors dans le suivi des lots et les bilans, et ses lignes ne se modifient plus "
+        "(pour les corriger, renvoyez d'abord le relevé en correction)."
+    ),
+    StatementStatus.RETURNED: (
+        "Le relevé revient à l'employeur, qui peut de nouveau le modifier ; ses heures ne comptent plus tant "
+        "qu'il n'est pas validé de nouveau."
+    ),
+}
+
+
+def allowed_transitions(statement, user) -> list[str]:
+    """The states `user` may move `statement` to (the action decides again on POST)."""
+    staff = is_facilitator_staff(user)
+    return [
+        to
+        for to in (StatementStatus.SUBMITTED, StatementStatus.VALIDATED, StatementStatus.RETURNED)
+        if to in TRANSITIONS[StatementStatus(statement.status)] and (staff or to not in FACILITATOR_ONLY)
+    ]
+
+
+def statement_lots(statement) -> list:
+    """The lots a statement's hours go to (the way back from its page), with their market (one query)."""
+    return list(
+        Lot.objects.filter(contracts__hours__statement=statement)
+        .select_related("market")
+        .distinct()
+        .order_by("market__reference", "number")
+    )
+
+
+def statement_steps(rows, user, back: str) -> list[dict]:
+    """The statements of a grid's month (one per employer shown) with the steps `user` may take."""
+    seen = {}
+    for row in rows:
+        if row.statement is not None:
+            seen.setdefault(row.statement.pk, row.statement)
+    return [
+        {
+            "statement": statement,
+            "steps": [
+                {"to": to, "label": TRANSITION_BUTTONS[to]} for to in allowed_transitions(statement, user)
+            ],
+            "back": back,
+        }
+        for statement in sorted(seen.values(), key=lambda s: s.employer.name)
+    ]
 
 
 # --- The grid -----------------------------------------------------------------------------------
@@ -105,9 +174,9 @@ def grid_rows(*, user, contracts, month: datetime.date, locked=STAFF_LOCKED) -> 
     }
     statements = {
         s.employer_id: s
-        for s in MonthlyStatement.objects.visible_to(user).filter(
-            month=month, employer_id__in={c.employer_id for c in contracts}
-        )
+        for s in MonthlyStatement.objects.visible_to(user)
+        .filter(month=month, employer_id__in={c.employer_id for c in contracts})
+        .select_related("employer")
     }
     rows, index = [], 0
     for contract in contracts:
@@ -145,6 +214,10 @@ class MonthlyGrid(View):
     def get_subject(self):
         raise NotImplementedError
 
+    def default_month(self) -> datetime.date:
+        """The month shown without `?mois=`: the last complete one."""
+        return previous_month(today())
+
     def get_contracts(self, subject):
         raise NotImplementedError
 
@@ -164,7 +237,7 @@ class MonthlyGrid(View):
 
     def get(self, request, *args, **kwargs):
         self.setup_subject()
-        month = parse_month(request.GET.get(MONTH_PARAM)) or previous_month(today())
+        month = parse_month(request.GET.get(MONTH_PARAM)) or self.default_month()
         rows = grid_rows(user=request.user, contracts=self.contracts, month=month, locked=self.locked)
         return self.render(month, rows)
 
@@ -205,7 +278,8 @@ class MonthlyGrid(View):
             return self.render(month, rows, general=general, refused=True)
         notice = (
             f"Heures de {month_label(month)} enregistrées ({len(saved)} contrat{'s' if len(saved) > 1 else ''} "
-            "modifié" + ("s" if len(saved) > 1 else "") + ")."
+            "modifié" + ("s" if len(saved) > 1 else "") + "). Elles compteront dans les heures réalisées "
+            "une fois le relevé validé."
             if saved
             else f"Aucune heure à enregistrer pour {month_label(month)}."
         )
@@ -242,6 +316,9 @@ class MonthlyGrid(View):
             "show_employer": self.show_employer,
             "total_hours": sum((r.record.hours for r in rows if r.record), Decimal(0)),
             "total_counted": sum((r.record.counted_hours for r in rows if r.record), Decimal(0)),
+            "statements": statement_steps(
+                rows, self.request.user, f"{self.request.path}?{MONTH_PARAM}={month:%Y-%m}"
+            ),
         }
         template = (
             self.partial_template_name

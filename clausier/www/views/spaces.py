@@ -30,7 +30,7 @@ from clausier.audit.log import record
 from clausier.audit.models import Action
 from clausier.employment.actions import Refused, declare_month, max_monthly_hours
 from clausier.employment.models import Contract, MonthlyStatement, StatementStatus
-from clausier.employment.queries import previous_month, with_eligibility_validated
+from clausier.employment.queries import employer_month_to_declare, previous_month, with_eligibility_validated
 from clausier.imports.kinds import KINDS
 from clausier.imports.kinds.hours import EMPLOYER_OPTION
 from clausier.imports.limits import ImportRefused, Limits, format_megabytes
@@ -143,13 +143,18 @@ def employer_context(request) -> dict:
     """What both employers' spaces show: the month to declare, recent statements, links to the grid, the
     template and the upload."""
     user, org = request.user, request.organization
-    month = previous_month(today())
+    month = employer_month_to_declare(org, today=today())
     statements = list(
         MonthlyStatement.objects.visible_to(user)
         .select_related("facilitator")
         .order_by("-month", "facilitator__name")[:RECENT_STATEMENTS]
     )
-    to_declare = [s for s in statements if s.month == month]
+    to_declare = list(
+        MonthlyStatement.objects.visible_to(user)
+        .filter(month=month)
+        .select_related("facilitator")
+        .order_by("facilitator__name")
+    )
     return {
         "declare_month": month,
         "declare_month_label": month_label(month),
@@ -334,6 +339,9 @@ class EmployerGridView(KindRequiredMixin, MonthlyGrid):
 
     def get_subject(self):
         return self.organization
+
+    def default_month(self):
+        return employer_month_to_declare(self.organization, today=today())
 
     def get_contracts(self, subject):
         return {"employer": subject}

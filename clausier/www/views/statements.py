@@ -1,17 +1,17 @@
-"""Monthly statements: list, page with records and transitions log, lifecycle buttons (POST only)."""
+"""Monthly statements: list, page with records and transitions log, each step confirmed first (GET: what it does; POST: done)."""
 
 from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import FormView
 
 from clausier.employment.actions import (
     EMPLOYER_EDITABLE,
-    FACILITATOR_ONLY,
     NOT_STARTED,
-    TRANSITIONS,
     Refused,
     change_statement_status,
 )
@@ -25,23 +25,17 @@ from clausier.www.lists import Column, FilteredListView, ListFilterForm
 from clausier.www.mixins import DsfrFormMixin, FacilitatorStaffRequiredMixin
 from clausier.www.queries import count_of, sum_of
 from clausier.www.views.base import DetailView
-from clausier.www.views.hours import EMPLOYER_PAGES, MONTH_PARAM, parse_month, previous_month, today
-
-TRANSITION_BUTTONS = {
-    StatementStatus.SUBMITTED: "Transmettre le relevé",
-    StatementStatus.VALIDATED: "Valider le relevé",
-    StatementStatus.RETURNED: "Renvoyer pour correction",
-}
-
-
-def allowed_transitions(statement, user) -> list[str]:
-    """The states `user` may move `statement` to (the action decides again on POST)."""
-    staff = is_facilitator_staff(user)
-    return [
-        to
-        for to in (StatementStatus.SUBMITTED, StatementStatus.VALIDATED, StatementStatus.RETURNED)
-        if to in TRANSITIONS[StatementStatus(statement.status)] and (staff or to not in FACILITATOR_ONLY)
-    ]
+from clausier.www.views.hours import (
+    EMPLOYER_PAGES,
+    MONTH_PARAM,
+    TRANSITION_BUTTONS,
+    TRANSITION_CONSEQUENCES,
+    allowed_transitions,
+    parse_month,
+    previous_month,
+    statement_lots,
+    today,
+)
 
 
 def statements(user):
@@ -173,9 +167,10 @@ class StatementDetailView(DetailView):
         ).order_by("contract__participant__last_name", "contract__participant__first_name", "pk")
         context["transitions"] = statement.transitions.select_related("by")
         context["buttons"] = [
-            {"to": to, "label": TRANSITION_BUTTONS[to], "needs_comment": to == StatementStatus.RETURNED}
+            {"to": to, "label": TRANSITION_BUTTONS[to]}
             for to in allowed_transitions(statement, self.request.user)
         ]
+        context["lots"] = statement_lots(statement)
         context["employer_is_structure"] = statement.employer.kind == "insertion_structure"
         # Issue 8: the employer fills in its own grid while the statement is a draft or returned to it.
         context["employer_can_edit"] = (
@@ -190,13 +185,37 @@ class StatementTransitionView(View):
     def get_statement(self):
         return get_object_for_user_or_404(MonthlyStatement, self.request.user, uuid=self.kwargs["uuid"])
 
+    def back_url(self, statement, value) -> str:
+        """Where to go after: the page the user came from (the grid), if it is ours, else the statement."""
+        if value and url_has_allowed_host_and_scheme(value, allowed_hosts={self.request.get_host()}):
+            return value
+        return reverse("www:statement_detail", kwargs={"uuid": statement.uuid})
+
     def get(self, request, uuid):
-        return redirect("www:statement_detail", uuid=self.get_statement().uuid)
+        """`?vers=<state>`: the confirmation of that step (what the statement holds, what the step does)."""
+        statement = get_object_for_user_or_404(statements(request.user), request.user, uuid=uuid)
+        to = request.GET.get("vers", "")
+        if to not in allowed_transitions(statement, request.user):
+            return redirect("www:statement_detail", uuid=statement.uuid)
+        context = {
+            "title": f"{TRANSITION_BUTTONS[to]} de {month_label(statement.month)} — {statement.employer}",
+            "statement": statement,
+            "month_label": month_label(statement.month),
+            "to": to,
+            "label": TRANSITION_BUTTONS[to],
+            "consequence": TRANSITION_CONSEQUENCES[to],
+            "needs_comment": to == StatementStatus.RETURNED,
+            "back": self.back_url(statement, request.GET.get("retour")),
+            "lots": statement_lots(statement),
+            "is_staff_view": is_facilitator_staff(request.user),
+        }
+        return TemplateResponse(request, "www/statements/confirm.html", context)
 
     def post(self, request, uuid):
         statement = self.get_statement()
         to = request.POST.get("vers", "")
         comment = request.POST.get("commentaire", "")[:5000]
+        back = self.back_url(statement, request.POST.get("retour"))
         if to not in StatementStatus.values or to == StatementStatus.DRAFT:
             messages.error(request, "Changement d'état inconnu : rien n'a été modifié.")
         else:
@@ -207,4 +226,4 @@ class StatementTransitionView(View):
                     messages.error(request, message)
             else:
                 messages.success(request, f"Le relevé est désormais « {StatementStatus(to).label.lower()} ».")
-        return redirect("www:statement_detail", uuid=statement.uuid)
+        return redirect(back)
