@@ -135,8 +135,10 @@ class CountingRule(TenantModel):
         ]
 
     def __str__(self):
-        scope = " / ".join(str(x) for x in (self.modality, self.contract_type) if x) or "Toutes modalités"
-        return f"{scope} : × {self.coefficient} depuis le {self.valid_from:%d/%m/%Y}"
+        scope = " / ".join(str(x) for x in (self.modality, self.contract_type) if x) or "toutes modalités"
+        # 1.25 → « 125 % »: what the coefficient does, written the French way (a model does not load www).
+        percent = format((self.coefficient * 100).normalize(), "f").replace(".", ",")
+        return f"Heures comptées à {percent} % ({scope}, règle du {self.valid_from:%d/%m/%Y})"
 
 
 class StatementStatus(models.TextChoices):
