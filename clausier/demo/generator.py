@@ -1349,6 +1349,10 @@ class TerritoryBuilder:
                 else rng.choices(commune_codes, weights=commune_weights)[0]
             )
             commune = self.communes[insee]
+            # Where the share comes from: the 2015 QPV of Toulouse hold 12 % of its people (55,543 of 458,298)
+            # but 11,138 job seekers (QPV indicators file shipped with the perimeters), and clauses reach first
+            # those far from employment. The demo assumes 45 % of its Toulouse and Colomiers residents live in
+            # one, about 30 % of everyone: an assumption, not a measurement.
             qpv = insee in (data.TOULOUSE, "31149") and rng.random() < 0.45
             situation = rng.choices(
                 ["long_term_job_seeker", "job_seeker", "social_benefits", "young", "siae_employee", "other"],

@@ -282,6 +282,14 @@ class QpvFlag(models.TextChoices):
     UNKNOWN = "unknown", "Inconnu"
 
 
+class QpvSource(models.TextChoices):
+    """What a profile's QPV residence rests on (`clausier.participants.profiles.QPV_RULE`)."""
+
+    ADDRESS = "address", "d'après l'adresse géocodée"
+    CRITERION = "criterion", "d'après le critère déclaré à l'éligibilité"
+    NONE = "none", "aucune source"
+
+
 class ParticipantProfile(models.Model):
     """What a participant was at entry, computed once and stored for SQL reporting.
 
@@ -302,6 +310,9 @@ class ParticipantProfile(models.Model):
         "niveau de qualification à l'entrée", max_length=7, choices=QualificationBand.choices
     )
     qpv_flag = models.CharField("résidence en QPV à l'entrée", max_length=7, choices=QpvFlag.choices)
+    qpv_source = models.CharField(
+        "source de la résidence en QPV", max_length=9, choices=QpvSource.choices, default=QpvSource.NONE
+    )
     qpv_code = models.CharField("code QPV", max_length=12, blank=True)
     commune = models.ForeignKey(
         "geo.Commune",

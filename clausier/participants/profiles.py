@@ -6,7 +6,8 @@ A participant's profile (`ParticipantProfile`, one row per participant, carrying
 - `qualification_band`: infra 3, 3, 4, 5+ (from the reference level's `band`);
 - the criteria at entry: those of the eligibility assessment valid at the reference date (the latest one
   if several overlap), one `ProfileCriterion` row each — a re-validation made later changes nothing;
-- `qpv_flag`: in QPV / outside / unknown, from the QPV residence resolved at entry (`Participant.qpv_status`);
+- `qpv_flag` and `qpv_source`: in QPV / outside / unknown, by `QPV_RULE` (the address's residence resolved at
+  entry, else the criterion declared at eligibility);
 - `commune`.
 
 Recomputed by `refresh_profile(participant)` from the actions that change a participant, its assessments or
@@ -31,8 +32,10 @@ from clausier.participants.models import (
     ProfileCriterion,
     QpvFlag,
     QpvResidence,
+    QpvSource,
     QualificationBand,
 )
+from clausier.reference.models import EligibilityCriterion
 from clausier.utils.models import same_tenant
 
 DEFAULT_BATCH_SIZE = 1000
@@ -43,6 +46,7 @@ PROFILE_FIELDS = [
     "age_band",
     "qualification_band",
     "qpv_flag",
+    "qpv_source",
     "qpv_code",
     "commune",
     "assessment",
@@ -52,7 +56,16 @@ DIMENSIONS = {
     "age_band": AgeBand,
     "qualification_band": QualificationBand,
     "qpv_flag": QpvFlag,
+    "qpv_source": QpvSource,
 }
+QPV_CRITERION = "qpv_resident"
+# Said in every bilan's method section (clausier.reporting.bilans.METHOD).
+QPV_RULE = (
+    "Résidence dans un quartier prioritaire à la date d'entrée : d'après l'adresse de la personne, géocodée et "
+    "située dans les périmètres QPV en vigueur à cette date ; quand l'adresse ne le dit pas (non localisée, "
+    "ou aucune liste de quartiers chargée pour cette date), d'après le critère « résident QPV » déclaré à la "
+    "validation d'éligibilité en cours à l'entrée. Le bilan donne la part de chaque source."
+)
 _BANDS = {
     "infra 3": QualificationBand.INFRA_3,
     "infra3": QualificationBand.INFRA_3,
@@ -114,15 +127,20 @@ def compute_profile(
     *,
     first_contract_start: datetime.date | None,
     assessments: Iterable[EligibilityAssessment],
+    qpv_criterion: int | None = None,
     now=None,
 ) -> tuple[ParticipantProfile, list[int]]:
-    """The profile row (unsaved) and the ids of the criteria at entry."""
+    """The profile row (unsaved) and the ids of the criteria at entry (`qpv_criterion`: the id of the
+    « résident QPV » criterion, the fallback of `QPV_RULE`)."""
     day = reference_date(participant, first_contract_start)
     age = age_on(participant.birth_date, day) if day and participant.birth_date else None
     level = participant.qualification_level
     assessment = assessment_at(assessments, day)
     criteria = sorted({line.criterion_id for line in assessment.criterion_lines.all()}) if assessment else []
     flag = qpv_flag(participant.qpv_status)
+    source = QpvSource.ADDRESS if flag != QpvFlag.UNKNOWN else QpvSource.NONE
+    if flag == QpvFlag.UNKNOWN and qpv_criterion is not None and qpv_criterion in criteria:
+        flag, source = QpvFlag.INSIDE, QpvSource.CRITERION
     profile = ParticipantProfile(
         participant_id=participant.pk,
         facilitator_id=participant.facilitator_id,
@@ -131,7 +149,8 @@ def compute_profile(
         age_band=age_band(age),
         qualification_band=qualification_band(level.band if level else None),
         qpv_flag=flag,
-        qpv_code=participant.qpv_code if flag == QpvFlag.INSIDE else "",
+        qpv_source=source,
+        qpv_code=participant.qpv_code if source == QpvSource.ADDRESS and flag == QpvFlag.INSIDE else "",
         commune_id=participant.commune_id,
         assessment_id=assessment.pk if assessment else None,
         computed_at=now or timezone.now(),
@@ -143,7 +162,7 @@ def compute_profile(
 
 
 def _write_batch(ids: list[int]) -> int:
-    """Compute and store the profiles of the participants `ids`: six queries whatever their number."""
+    """Compute and store the profiles of the participants `ids`: seven queries whatever their number."""
     participants = list(
         Participant.objects.filter(pk__in=ids)
         .select_related("qualification_level")
@@ -158,6 +177,9 @@ def _write_batch(ids: list[int]) -> int:
         .order_by()
     ):
         assessments[assessment.participant_id].append(assessment)
+    qpv_criterion = (
+        EligibilityCriterion.objects.filter(code=QPV_CRITERION).values_list("pk", flat=True).first()
+    )
     now = timezone.now()
     profiles, lines = [], []
     for participant in participants:
@@ -165,6 +187,7 @@ def _write_batch(ids: list[int]) -> int:
             participant,
             first_contract_start=participant.first_start,
             assessments=assessments[participant.pk],
+            qpv_criterion=qpv_criterion,
             now=now,
         )
         profiles.append(profile)

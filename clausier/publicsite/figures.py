@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clausier.publicsite.models import FiguresVersion
+from clausier.reporting.bilans import mask
 from clausier.reporting.indicators import participants_per_year, territory_figures
 from clausier.utils.dates import french_date
 
@@ -33,6 +34,7 @@ class PublicFigures:
     hours: Decimal
     contracts: int
     participants: int
+    qpv_residents: int
     per_year: tuple[tuple[int, int], ...]
 
     @property
@@ -42,6 +44,11 @@ class PublicFigures:
     @property
     def as_of_label(self) -> str:
         return french_date(self.as_of)
+
+    @property
+    def qpv_shown(self):
+        """The QPV residents as published: under 5, « < 5 » (statistical secret, as in the bilans)."""
+        return mask(self.qpv_residents, public=True)
 
 
 def data_version(facilitator) -> str:
@@ -59,6 +66,7 @@ def compute(facilitator, day: datetime.date) -> PublicFigures:
         hours=figures.hours,
         contracts=figures.contracts,
         participants=figures.participants,
+        qpv_residents=figures.qpv_residents,
         per_year=tuple(participants_per_year(facilitator, until=day.year)),
     )
 

@@ -11,7 +11,8 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from clausier.participants.models import AgeBand, QpvFlag, QualificationBand, Sex
+from clausier.participants.models import AgeBand, QpvFlag, QpvSource, QualificationBand, Sex
+from clausier.participants.profiles import QPV_RULE
 from clausier.reference.models import EligibilityCriterion
 from clausier.reporting.breakdowns import Indicators, indicators
 from clausier.reporting.charts import Point, bar_chart
@@ -59,6 +60,7 @@ METHOD = [
         "Sexe, tranche d'âge, niveau de qualification, critères d'éligibilité, résidence en QPV et commune, "
         "à la date d'entrée (début du premier contrat).",
     ),
+    ("Résidence en QPV", QPV_RULE),
     (
         "Sorties",
         "Situation à la fin du contrat et à 6 mois. Emploi durable : CDI, CDD ou intérim de 6 mois et plus, "
@@ -155,6 +157,7 @@ def layout(
         ("Équivalents temps plein (ETP)", Cell(result.fte, NUMBER)),
         ("Contrats", cell(result.contracts, PEOPLE, public)),
         ("Bénéficiaires (sans double compte)", cell(result.participants, PEOPLE, public)),
+        ("dont résidents d'un QPV", cell(result.qpv_residents, PEOPLE, public)),
         ("Entreprises", Cell(result.companies, NUMBER)),
         ("Structures d'insertion", Cell(result.structures, NUMBER)),
         ("Donneurs d'ordre", Cell(result.buyers, NUMBER)),
@@ -306,9 +309,17 @@ def _profile_rows(result: Indicators) -> list[list]:
         ("Sexe", "sex", Sex),
         ("Âge", "age_band", AgeBand),
         ("Qualification", "qualification_band", QualificationBand),
-        ("QPV", "qpv_flag", QpvFlag),
     ):
         rows += [[label, choice.label, profiles[dimension].get(choice.value, 0)] for choice in choices]
+    qpv, by_criterion = profiles["qpv_flag"], profiles["qpv_source"].get(QpvSource.CRITERION, 0)
+    inside = qpv.get(QpvFlag.INSIDE, 0)
+    rows += [
+        ["QPV", QpvFlag.INSIDE.label, inside],
+        ["QPV", f"dont {QpvSource.ADDRESS.label}", inside - by_criterion],
+        ["QPV", f"dont {QpvSource.CRITERION.label}", by_criterion],
+        ["QPV", QpvFlag.OUTSIDE.label, qpv.get(QpvFlag.OUTSIDE, 0)],
+        ["QPV", QpvFlag.UNKNOWN.label, qpv.get(QpvFlag.UNKNOWN, 0)],
+    ]
     return rows
 
 

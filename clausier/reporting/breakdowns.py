@@ -89,6 +89,11 @@ class Indicators:
     def first_year(self) -> int | None:
         return self.years[0].year if self.years else None
 
+    @property
+    def qpv_residents(self) -> int:
+        """People residing in a QPV at entry, by `profiles.QPV_RULE` (0 when profiles were not asked for)."""
+        return self.profiles.get("qpv_flag", {}).get("inside", 0)
+
 
 def _lots(f: IndicatorFilter):
     lots = f.lots()

@@ -8,7 +8,8 @@ Definitions (README, glossary):
 - contrats: contracts (for a year: contracts running at some point of the year);
 - bénéficiaires sans double compte: distinct people holding those contracts, a merged duplicate
   counting as the record it was merged into;
-- ETP: hours ÷ the facilitator's hours per full-time equivalent (1,600 by default).
+- ETP: hours ÷ the facilitator's hours per full-time equivalent (1,600 by default);
+- résidents QPV: those people residing in a QPV at entry (`participants.profiles.QPV_RULE`).
 """
 
 import datetime
@@ -19,6 +20,8 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 
 from clausier.employment.models import Contract
+from clausier.participants.models import QpvFlag
+from clausier.participants.profiles import counts_by
 from clausier.procurement.models import Market
 from clausier.procurement.progress import validated_hours
 from clausier.utils.models import same_tenant
@@ -33,6 +36,7 @@ class TerritoryFigures:
     contracts: int
     participants: int
     fte: Decimal
+    qpv_residents: int
 
     def as_json(self) -> dict:
         data = asdict(self)
@@ -79,7 +83,11 @@ def territory_figures(facilitator, year: int | None = None) -> TerritoryFigures:
         contracts=Count("id"),
         participants=Count(Coalesce("participant__merged_into_id", "participant_id"), distinct=True),
     )
+    people = contracts.annotate(person=Coalesce("participant__merged_into_id", "participant_id")).values(
+        "person"
+    )
     return TerritoryFigures(
+        qpv_residents=counts_by(facilitator, "qpv_flag", people)[QpvFlag.INSIDE],
         buyers=buyers,
         hours=Decimal(total_hours),
         contracts=counts["contracts"],

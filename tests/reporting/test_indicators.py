@@ -186,6 +186,7 @@ def test_indicators_command_json(facilitator):
         "contracts": 7,
         "participants": 3,
         "fte": 1.1,
+        "qpv_residents": 0,
     }
     data = json.loads(run_indicators("--facilitator", "cellule-test", "--year", "2023", "--json"))
     assert data == {
@@ -196,6 +197,7 @@ def test_indicators_command_json(facilitator):
         "contracts": 2,
         "participants": 2,
         "fte": 0.2,
+        "qpv_residents": 0,
     }
 
 
@@ -225,7 +227,7 @@ def test_query_count_does_not_grow_with_data(year):
     facilitator = Organization.objects.get(pk=facilitator.pk)
     assert count_queries(lambda: territory_figures(facilitator, year=year)) == small
     assert count_queries(lambda: participants_per_year(facilitator, until=2026)) == small_per_year
-    assert small <= 4
+    assert small <= 5  # buyers, hours, contracts and people, QPV residents (+ the settings)
     assert small_per_year <= 2
 
 

@@ -62,7 +62,8 @@ class Command(BaseCommand):
                 f"Territoire « {DEMO.name} » construit en {time.monotonic() - started:.1f} s : "
             )
             + f"{figures.buyers} donneurs d'ordre, {figures.hours} heures, {figures.contracts} contrats, "
-            f"{figures.participants} bénéficiaires sans double compte."
+            f"{figures.participants} bénéficiaires sans double compte, dont {figures.qpv_residents} résidents "
+            "d'un QPV."
         )
         for note in builder.notes:  # the official data: QPV residence, SIAE directory (or why not)
             self.stdout.write(f"  {note}")
