@@ -1,4 +1,4 @@
-"""Form fields that read what people type in France: "1 000 000,50 €", "1 600", "5 %", "0,05", "31/12/2025",
+"""Form fields that read what people type in France: "1 000 000,50 €", "1 600", "5,5 %", "31/12/2025",
 "123 456 789 00012", "Toulouse (31555)"."""
 
 import re
@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 
 from clausier.geo.models import Commune
 from clausier.www.formatting import fr_number
+from clausier.www.widgets import DsfrDateInput, PercentInput
 
 SPACES = re.compile(r"[\s\u00a0\u202f]+")
 DATE_HINT = "Format attendu : jj/mm/aaaa"
@@ -24,10 +25,26 @@ class FrenchDateInput(forms.DateInput):
 
 
 class FrenchDateField(forms.DateField):
+    """A date typed dd/mm/yyyy; yyyy-mm-dd (what a date picker posts) is read too."""
+
     widget = FrenchDateInput
 
     def __init__(self, **kwargs):
         kwargs.setdefault("help_text", DATE_HINT)
+        super().__init__(**kwargs)
+
+
+class DsfrDateField(FrenchDateField):
+    """The same date, entered with the DSFR date input (the browser's calendar): no format to explain.
+
+    Opt-in rather than FrenchDateField's default: the browser tests type dd/mm/yyyy into the other forms' date
+    fields, which a `type="date"` input refuses.
+    """
+
+    widget = DsfrDateInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "")
         super().__init__(**kwargs)
 
 
@@ -75,37 +92,41 @@ class FrenchIntegerField(forms.IntegerField):
 
 
 class RateField(FrenchDecimalField):
-    """A rate stored between 0 and 1, typed as "5 %", "5" or "0,05".
+    """A rate stored as a fraction (0.055), typed and shown as a percentage: "5", "5 %" and "5,5" are 5 % and
+    5,5 %.
 
-    A value with "%" or above 1 is a percentage; a value from 0 to 1 is already a rate.
+    One reading only, the one the "%" beside the input announces: "0,05" is 0,05 %, never 5 %. Two decimals at
+    most (the column keeps four for the fraction): more is refused rather than silently rounded.
     """
 
+    widget = PercentInput
     default_error_messages = {
-        "invalid": "Saisissez un pourcentage (ex. : 5 %, 5 ou 0,05).",
+        "invalid": "Saisissez un pourcentage, ex. : 5 ou 5,5.",
         "range": "Le taux doit être compris entre 0 et 100 %.",
+        "precision": "Un pourcentage a au plus deux décimales, ex. : 5,25.",
     }
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("help_text", "En pourcentage : « 5 % », « 5 » ou « 0,05 ».")
+        kwargs.setdefault("help_text", "Ex. : 5 ou 5,5.")
         super().__init__(**kwargs)
+        if self.label and not self.label.endswith("(%)"):
+            self.label = f"{self.label} (%)"
 
     def to_python(self, value):
         if value in self.empty_values:
             return None
-        text = str(value)
-        is_percent = "%" in text
-        number = super().to_python(text.replace("%", ""))
+        number = super().to_python(str(value).strip().removesuffix("%"))
         if number is None:
             return None
-        if is_percent or number > 1:
-            number = number / 100
-        if number < 0 or number > 1:
+        if number < 0 or number > 100:
             raise ValidationError(self.error_messages["range"], code="range")
-        return number.quantize(Decimal("0.0001"))
+        if number != number.quantize(Decimal("0.01")):
+            raise ValidationError(self.error_messages["precision"], code="precision")
+        return (number / 100).quantize(Decimal("0.0001"))
 
     def prepare_value(self, value):
         if isinstance(value, Decimal):
-            return f"{fr_number(value * 100, decimals=None, grouping=False)} %"
+            return fr_number(value * 100, decimals=None, grouping=False)
         return value
 
 

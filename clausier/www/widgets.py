@@ -1,5 +1,8 @@
 """Widgets of the UI."""
 
+import datetime
+import re
+
 from django import forms
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -43,3 +46,49 @@ class QuickSelect(forms.Select):
             _attrs(widget["attrs"]),
             mark_safe("".join(groups)),
         )
+
+
+class SuffixedInput(forms.TextInput):
+    """A text input with its unit written just after it ("%"). The unit is decorative (`aria-hidden`): the
+    field's label names it for screen readers."""
+
+    suffix = ""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return format_html(
+            '<div class="cl-suffixed">{}<span class="cl-suffixed__unit" aria-hidden="true">{}</span></div>',
+            super().render(name, value, attrs, renderer),
+            self.suffix,
+        )
+
+
+class PercentInput(SuffixedInput):
+    suffix = "%"
+
+
+FRENCH_DATE = re.compile(r"\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*")
+
+
+class DsfrDateInput(forms.DateInput):
+    """The DSFR date input: `type="date"` (the browser's calendar; it posts yyyy-mm-dd), its value in ISO.
+
+    A rejected form writes back what was posted: a French date typed by hand (a browser without a calendar, a
+    script) is turned into ISO, or the input would show it empty.
+    """
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+    def format_value(self, value):
+        if isinstance(value, str):
+            match = FRENCH_DATE.fullmatch(value)
+            if match:
+                day, month, year = (int(part) for part in match.groups())
+                try:
+                    return datetime.date(year, month, day).isoformat()
+                except ValueError:
+                    return value
+            return value
+        return super().format_value(value)

@@ -297,19 +297,21 @@ def test_the_partial_is_staff_only_and_scoped(world_a, world_b, facilitator_memb
     assert facilitator_member_client.post(own, FORMULA).status_code == 405
 
 
-def test_the_form_page_renders_every_method_field(lot, facilitator_member_client):
+def test_the_form_page_renders_the_fields_of_the_clauses_mode_only(lot, facilitator_member_client):
     html = facilitator_member_client.get(
         reverse("www:clause_edit", kwargs={"uuid": lot.uuid})
     ).content.decode()
     for name in (
         "amount_ht",
         "labour_share",
-        "months",
-        "transferred_monthly_hours",
-        "estimated_total_hours",
+        "insertion_rate",
+        "hourly_cost",
+        "hours_target",
         "override_reason",
     ):
         assert f'name="{name}"' in html, name
+    for name in ("months", "transferred_monthly_hours", "estimated_total_hours"):  # cleaning and percent
+        assert f'name="{name}"' not in html, name
     assert 'hx-get="' + reverse("www:clause_sizing", kwargs={"uuid": lot.uuid}) in html
 
 

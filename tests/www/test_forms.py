@@ -1,9 +1,11 @@
 """Create/edit forms: valid input saves through the actions, invalid input saves nothing and says why in
 French, choices of another facilitator are rejected, only facilitator staff may write."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from clausier.audit.models import AuditEntry
@@ -272,7 +274,7 @@ def test_clause_formula_without_parameters_says_what_is_missing(world_a, facilit
     assert "Le taux doit être compris entre 0 et 100 %." in html
     response = facilitator_member_client.post(
         reverse("www:clause_edit", kwargs={"uuid": lot.uuid}),
-        {"legal_basis": ref(LegalBasis, "ccp_l2112_2").code, "method": "formula", "insertion_rate": "0,05"},
+        {"legal_basis": ref(LegalBasis, "ccp_l2112_2").code, "method": "formula", "insertion_rate": "5"},
     )
     html = errors_of(response)
     assert "Nécessaire pour calculer les heures" in html
@@ -286,10 +288,103 @@ def test_clause_of_another_facilitators_lot_is_404(world_b, facilitator_member_c
 
 
 @pytest.mark.parametrize(
-    ("typed", "rate"), [("50", "0.5"), ("50 %", "0.5"), ("0,5", "0.5"), ("5,5%", "0.055"), ("1", "1")]
+    ("typed", "rate"),
+    [
+        ("50", "0.5"),
+        ("50 %", "0.5"),
+        ("5,5", "0.055"),
+        ("5,5%", "0.055"),
+        (" 12,25 % ", "0.1225"),
+        ("100", "1"),
+        ("0", "0"),
+        # One reading only: the number is a percentage, even below 1 (these were fractions before).
+        ("1", "0.01"),
+        ("0,5", "0.005"),
+    ],
 )
 def test_rates_typed_the_french_way(typed, rate):
     assert RateField(required=False).clean(typed) == Decimal(rate)
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("100,5", "Le taux doit être compris entre 0 et 100 %."),
+        ("-5", "Le taux doit être compris entre 0 et 100 %."),
+        ("1e400", "Le taux doit être compris entre 0 et 100 %."),
+        ("5,555", "Un pourcentage a au plus deux décimales, ex. : 5,25."),
+        ("cinq", "Saisissez un pourcentage, ex. : 5 ou 5,5."),
+        ("5 %%", "Saisissez un pourcentage, ex. : 5 ou 5,5."),
+        ("NaN", "Saisissez un pourcentage, ex. : 5 ou 5,5."),
+    ],
+)
+def test_rates_out_of_range_or_unreadable_are_refused_in_french(typed, message):
+    with pytest.raises(ValidationError) as error:
+        RateField(required=False).clean(typed)
+    assert error.value.messages == [message]
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"), [("0.05", "5"), ("0.0550", "5,5"), ("0.1225", "12,25"), ("1", "100")]
+)
+def test_rates_are_shown_as_percentages_with_a_comma(stored, shown):
+    field = RateField(label="Taux d'insertion")
+    assert field.prepare_value(Decimal(stored)) == shown
+    assert field.label == "Taux d'insertion (%)"
+    html = field.widget.render("rate", field.prepare_value(Decimal(stored)))
+    assert (
+        f'value="{shown}"' in html and '<span class="cl-suffixed__unit" aria-hidden="true">%</span>' in html
+    )
+
+
+# --- Market form: DSFR date inputs, acronyms explained ---------------------------------------------------
+
+
+def test_market_dates_are_dsfr_date_inputs_reading_iso_and_french_dates(world_a, facilitator_member_client):
+    market = world_a.objects["market"]
+    url = reverse("www:market_edit", kwargs={"uuid": market.uuid})
+    page = facilitator_member_client.get(url).content.decode()
+    assert f'type="date" name="notified_on" value="{market.notified_on.isoformat()}" class="fr-input"' in page
+    assert "Format attendu" not in page
+    data = {
+        "reference": market.reference,
+        "title": market.title,
+        "buyer": str(market.buyer.uuid),
+        "family": "works",
+        "procedure": "open",
+        "notified_on": "2024-03-15",  # what a type="date" input posts
+        "start_date": "01/04/2024",  # typed by hand, the French way
+        "version": market.version,
+    }
+    assert facilitator_member_client.post(url, data).status_code == 302
+    market.refresh_from_db()
+    assert (market.notified_on, market.start_date) == (datetime.date(2024, 3, 15), datetime.date(2024, 4, 1))
+
+
+def test_a_rejected_market_form_shows_the_typed_dates_back(world_a, facilitator_member_client):
+    market = world_a.objects["market"]
+    data = {
+        "reference": market.reference,
+        "title": market.title,
+        "buyer": str(market.buyer.uuid),
+        "family": "works",
+        "procedure": "open",
+        "start_date": "01/06/2025",
+        "end_date": "31/02/2025",
+    }
+    html = errors_of(
+        facilitator_member_client.post(reverse("www:market_edit", kwargs={"uuid": market.uuid}), data)
+    )
+    assert "Saisissez une date valide." in html
+    # A French date is shown in ISO, so that the date input shows it; an impossible one is left as typed.
+    assert 'name="start_date" value="2025-06-01"' in html and 'name="end_date" value="31/02/2025"' in html
+
+
+def test_the_market_form_explains_its_acronyms(world_a, facilitator_member_client):
+    page = facilitator_member_client.get(reverse("www:market_create")).content.decode()
+    assert "Considération sociale (DECP)" in page
+    assert "données essentielles de la commande publique" in page
+    assert "hors taxes (HT)" in page and "marché à procédure adaptée" in page
 
 
 # --- Only facilitator staff write ---------------------------------------------------------------------------

@@ -111,7 +111,8 @@ def test_admin_edits_the_labour_shares(world_a, world_b, facilitator_admin_clien
     url = reverse("www:parameters_labour_shares")
     form = facilitator_admin_client.get(url)
     assert form.status_code == 200 and 'name="share_painting"' in form.content.decode()
-    data = {f"share_{f.code}": str(f.default_labour_share) for f in LotFamily.objects.active()}
+    # Percent fields read percents (issue 14): the defaults are posted as the form shows them, 50 for 0.50.
+    data = {f"share_{f.code}": str(f.default_labour_share * 100) for f in LotFamily.objects.active()}
     data["share_painting"] = "65 %"
     response = facilitator_admin_client.post(url, data)
     assert response.status_code == 302

@@ -14,6 +14,9 @@ from clausier.www.mixins import FacilitatorStaffRequiredMixin
 from clausier.www.views.base import StaffFormView
 
 BELOW_MINIMUM = "En dessous de {minimum} h, une clause n'est pas conseillée"
+# The name of the "Afficher les champs de ce mode" button (and of what htmx posts when the mode changes): the
+# form is shown again for the chosen mode, with the values typed, nothing validated nor saved.
+REFRESH = "refresh"
 
 
 def _lot(request, uuid):
@@ -41,6 +44,23 @@ class ClauseEditView(OptimisticLockMixin, StaffFormView):
 
     def get_extra_form_kwargs(self):
         return {"lot": self.lot, "instance": self.get_locked_object()}
+
+    def refreshing(self) -> bool:
+        return self.request.method == "POST" and REFRESH in self.request.POST
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        if self.refreshing():
+            # An unbound form whose initial values are the posted ones: shown as typed, without errors.
+            kwargs.pop("data", None)
+            kwargs.pop("files", None)
+            kwargs["initial"] = {**kwargs.get("initial", {}), **self.request.POST.dict()}
+        return kwargs
+
+    def post(self, request, *args, **kwargs):
+        if self.refreshing():
+            return self.render_to_response(self.get_context_data(form=self.get_form(), refreshed=True))
+        return super().post(request, *args, **kwargs)
 
     def save(self, form):
         data = {name: form.cleaned_data.get(name) for name in form.Meta.fields}
@@ -72,7 +92,12 @@ class ClauseEditView(OptimisticLockMixin, StaffFormView):
             preview = ClauseForm(data=_initial_data(form), lot=self.lot, instance=_clause_of(self.lot))
             preview.is_valid()
             form.sizing = preview.sizing
-        context.update(sizing_context(form, self.lot), lot=self.lot)
+        context.update(
+            sizing_context(form, self.lot),
+            lot=self.lot,
+            edit_url=reverse("www:clause_edit", kwargs={"uuid": self.lot.uuid}),
+            refresh=REFRESH,
+        )
         return context
 
 
