@@ -4,7 +4,7 @@ from django.urls import path
 
 from clausier.www.views import reporting
 
-urlpatterns = [path("bilans/", reporting.bilan_index, name="bilan_index")]
+urlpatterns = [path("bilans/", reporting.BilanIndexView.as_view(), name="bilan_index")]
 for prefix, kind, name in (
     ("bilans/donneurs-d-ordre/<uuid:uuid>/", "buyer", "bilan_buyer"),
     ("bilans/operations/<uuid:uuid>/", "operation", "bilan_operation"),

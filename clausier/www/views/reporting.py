@@ -26,8 +26,9 @@ from clausier.publicsite.figures import cached_on_data
 from clausier.reference.models import ContractType, Modality
 from clausier.reporting.bilans import build_bilan
 from clausier.reporting.filters import IndicatorFilter
+from clausier.reporting.indicators import overlapping
 from clausier.www.forms import UuidModelChoiceField, buyers_of
-from clausier.www.lists import year_choices
+from clausier.www.lists import Column, FilteredListView, ListFilterForm, year_choices
 from clausier.www.mixins import DsfrFormMixin
 from clausier.www.widgets import QuickSelect
 
@@ -247,21 +248,81 @@ def bilan(request, kind: str, fmt: str = "html", uuid=None):
     )
 
 
-@require_safe
-def bilan_index(request):
-    """The bilans the user may open: staff see their buyers and years; a buyer its operations and markets."""
-    user = request.user
-    org = current_organization(user)
-    context = {"title": "Bilans", "is_staff_view": is_facilitator_staff(user), "available": False}
-    if org is not None and org.kind in (K.FACILITATOR, K.BUYER):
+class BilanFilterForm(ListFilterForm):
+    """The bilans page's search: markets by number, object or buyer, a buyer, an operation, a year."""
+
+    donneur = UuidModelChoiceField(
+        Organization.objects.none(), label="Donneur d'ordre", required=False, empty_label="Tous"
+    )
+    operation = UuidModelChoiceField(
+        Operation.objects.none(), label="Opération", required=False, empty_label="Toutes"
+    )
+    annee = forms.TypedChoiceField(
+        label="Année", required=False, choices=year_choices, coerce=int, empty_value=None, widget=QuickSelect
+    )
+    lookups = {"donneur": "buyer", "operation": "operation"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["donneur"].queryset = buyers_of(self.user)
+        self.fields["operation"].queryset = Operation.objects.visible_to(self.user).order_by("name")
+
+    def filter_annee(self, queryset, year):
+        return queryset.filter(overlapping(year))
+
+
+class BilanIndexView(FilteredListView):
+    """The bilans the user may open: the territory's years (staff), each buyer, and the markets with a clause,
+    searched and filtered (a territory has hundreds); a chosen buyer, operation or year leads to its bilan."""
+
+    template_name = "www/reporting/index.html"
+    title = "Bilans"
+    table_template_name = "www/reporting/_markets.html"
+    filter_form_class = BilanFilterForm
+    search_fields = ("reference", "title", "buyer__name")
+    search_placeholder = "Numéro, objet ou donneur d'ordre"
+    sort_fields = {
+        "numero": ("reference",),
+        "donneur": ("buyer__name", "reference"),
+        "debut": ("start_date",),
+    }
+    default_sort = "numero"
+    paginate_by = 25
+    columns = (
+        Column("Marché", "numero", value="reference"),
+        Column("Objet", value="title"),
+        Column("Donneur d'ordre", "donneur", value="buyer.name"),
+        Column("Période", "debut", value="start_date"),
+        Column("Télécharger"),
+    )
+
+    def available(self) -> bool:
+        org = current_organization(self.request.user)
+        return org is not None and org.kind in (K.FACILITATOR, K.BUYER)
+
+    def get_base_queryset(self):
+        if not self.available():
+            return Market.objects.none()
+        return Market.objects.visible_to(self.request.user).with_clause().select_related("buyer")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        org = current_organization(user)
+        staff = is_facilitator_staff(user)
+        chosen = self.filter_form.cleaned_data if self.filter_form.is_bound else {}
+        year = chosen.get("annee")
         context.update(
-            available=True,
-            buyers=buyers_of(user) if org.kind == K.FACILITATOR else [org],
-            operations=Operation.objects.visible_to(user).order_by("name"),
-            markets=Market.objects.visible_to(user).with_clause().order_by("reference"),
-            years=range(datetime.date.today().year, 2007, -1) if org.kind == K.FACILITATOR else [],
+            available=self.available(),
+            is_staff_view=staff,
+            buyers=(buyers_of(user) if staff else [org]) if self.available() else [],
+            years=range(datetime.date.today().year, 2007, -1) if staff else [],
+            chosen_buyer=chosen.get("donneur"),
+            chosen_operation=chosen.get("operation"),
+            chosen_year=year,
+            year_query=f"?annee={year}" if year else "",
         )
-    return render(request, "www/reporting/index.html", context)
+        return context
 
 
 # --- Dashboard ---------------------------------------------------------------------------------------------
