@@ -56,7 +56,10 @@ class AwardForm(DsfrFormMixin, forms.Form):
                 del self.fields[name]
             return
         self.fields["company"].queryset = partner_companies(facilitator)
-        self.fields["company"].help_text = "Tapez les premières lettres de son nom ou de son SIRET."
+        self.fields["company"].help_text = (
+            "Tapez les premières lettres de son nom. Vous avez son SIRET ? Saisissez-le ci-dessous : une "
+            "entreprise déjà connue est reprise."
+        )
         self.fields[
             "new_siret"
         ].help_text = (
