@@ -134,7 +134,7 @@ def notice(page, text):
     expect(page.get_by_role("status").filter(has_text=text)).to_be_visible()
 
 
-def test_from_a_prescribers_candidate_to_the_buyers_realised_hours(world, log_in, live_server):
+def test_from_a_prescribers_candidate_to_the_buyers_realised_hours(world, log_in, live_server, page_loads):
     users, lot, company = world["users"], world["lot"], world["company"]
     url = live_server.url
     month = previous_month(timezone.localdate())  # the month the company declares
@@ -260,9 +260,16 @@ def test_from_a_prescribers_candidate_to_the_buyers_realised_hours(world, log_in
     shot(staff, "5-contract")
     assert Proposal.objects.get(pk=proposal.pk).status == ProposalStatus.HIRED
 
-    # 5. The company declares the month in its online grid, then sends its statement.
+    # 5. The company declares the month in its online grid, then sends its statement from the grid. Steps 5–6,
+    # the company's month and the facilitator's validation, are an everyday job: walked by clicks only (from
+    # the page each person is on), their page loads counted.
+    page_loads.watch(employer)
+    page_loads.watch(staff)
+    page_loads.restart()
     label = month_label(month)
-    employer.goto(f"{url}/")
+    employer.get_by_role("navigation", name="Menu principal").get_by_role(
+        "link", name="Mes obligations"
+    ).click()
     employer.get_by_test_id("employer-statements").get_by_role(
         "link", name=f"Saisir les heures de {label}"
     ).click()
@@ -274,19 +281,25 @@ def test_from_a_prescribers_candidate_to_the_buyers_realised_hours(world, log_in
     expect(employer.get_by_text(f"Heures de {label} enregistrées (1 contrat modifié).")).to_be_visible()
     expect(employer.get_by_test_id("total-hours")).to_have_text("151,67")
     shot(employer, "6-grid")
-    employer.get_by_test_id("grid-row").get_by_role("link", name="Brouillon").click()
-    expect(employer.get_by_test_id("statement-hours")).to_have_text("151,67 h")
-    employer.get_by_test_id("statement-actions").get_by_role("link", name="Transmettre le relevé").click()
+    # The grid lists the month's statement and its steps: sent from there, back to the grid.
+    employer.get_by_test_id("grid-statement").filter(has_text=company.name).get_by_role(
+        "link", name=re.compile("^Transmettre le relevé")
+    ).click()
+    expect(employer.get_by_test_id("confirm-summary")).to_contain_text("151,67 h")
     employer.get_by_role("button", name="Confirmer : transmettre le relevé").click()
     notice(employer, "Le relevé est désormais « transmis ».")
+    expect(employer.get_by_test_id("grid-row").get_by_test_id("readonly-hours")).to_have_text("151,67")
     statement = MonthlyStatement.objects.get(employer=company, month=month)
     assert statement.status == StatementStatus.SUBMITTED
 
-    # 6. The member validates the statement.
-    staff.goto(f"{url}/releves/")
+    # 6. The member validates the statement, found in « Relevés d'heures ».
+    staff.get_by_role("navigation", name="Menu principal").get_by_role(
+        "link", name="Relevés d'heures"
+    ).click()
     staff.get_by_test_id("row").filter(has_text=company.name).get_by_role(
         "link", name=f"{month:%m/%Y}"
     ).click()
+    expect(staff.get_by_test_id("statement-hours")).to_have_text("151,67 h")
     staff.get_by_test_id("statement-actions").get_by_role("link", name="Valider le relevé").click()
     staff.get_by_role("button", name="Confirmer : valider le relevé").click()
     notice(staff, "Le relevé est désormais « validé ».")
@@ -300,6 +313,11 @@ def test_from_a_prescribers_candidate_to_the_buyers_realised_hours(world, log_in
         Decimal("7"),
         Decimal("151.67"),
     )
+    # The company (from the proposal page it answered): 1 its space (« Mes obligations »), 2 its grid
+    # (« Saisir les heures de <mois> »; the save is an htmx swap), 3 the confirmation of « Transmettre le
+    # relevé », 4 the grid again. The member (from the contract page): 5 « Relevés d'heures », 6 the statement,
+    # 7 the confirmation of « Valider le relevé », 8 the statement again. Minimal: 8; margin: 1.
+    page_loads.check(9, "company: space → grid → send → grid; member: statements → statement → validate")
 
     # 7. The buyer reads its lot's and market's realised hours; no person is named anywhere on its pages.
     buyer = log_in(users["buyer"])
