@@ -12,40 +12,17 @@ from clausier.www.formatting import fr_number
 from clausier.www.widgets import DsfrDateInput, PercentInput
 
 SPACES = re.compile(r"[\s\u00a0\u202f]+")
-DATE_HINT = "Format attendu : jj/mm/aaaa"
 
 
 def _compact(value: str) -> str:
     return SPACES.sub("", str(value)).replace("€", "").replace(",", ".")
 
 
-class FrenchDateInput(forms.DateInput):
-    def __init__(self, attrs=None):
-        super().__init__(attrs={"placeholder": "jj/mm/aaaa", **(attrs or {})}, format="%d/%m/%Y")
-
-
 class FrenchDateField(forms.DateField):
-    """A date typed dd/mm/yyyy; yyyy-mm-dd (what a date picker posts) is read too."""
-
-    widget = FrenchDateInput
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("help_text", DATE_HINT)
-        super().__init__(**kwargs)
-
-
-class DsfrDateField(FrenchDateField):
-    """The same date, entered with the DSFR date input (the browser's calendar): no format to explain.
-
-    Opt-in rather than FrenchDateField's default: the browser tests type dd/mm/yyyy into the other forms' date
-    fields, which a `type="date"` input refuses.
-    """
+    """A date, entered with the DSFR date input (the browser's calendar, which posts yyyy-mm-dd); dd/mm/yyyy
+    typed by hand (a browser without a calendar, a script, an import) is read too."""
 
     widget = DsfrDateInput
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("help_text", "")
-        super().__init__(**kwargs)
 
 
 class FrenchDecimalField(forms.DecimalField):

@@ -21,9 +21,7 @@ from clausier.procurement.models import Clause, Lot, Market, Operation
 from clausier.reference.models import LegalBasis, LotFamily, OrganizationCategory
 from clausier.www.fields import (
     CommuneField,
-    DsfrDateField,
     FrenchDateField,
-    FrenchDateInput,
     FrenchDecimalField,
     RateField,
     SiretField,
@@ -156,11 +154,7 @@ class OperationForm(DsfrModelForm):
         model = Operation
         fields = ["name", "buyer", "kind", "commune", "description", "start_date", "end_date"]
         field_classes = {"start_date": FrenchDateField, "end_date": FrenchDateField}
-        widgets = {
-            "start_date": FrenchDateInput,
-            "end_date": FrenchDateInput,
-            "description": forms.Textarea(attrs={"rows": 3}),
-        }
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -195,9 +189,9 @@ class MarketForm(DsfrModelForm):
             "social_consideration",
         ]
         field_classes = {
-            "notified_on": DsfrDateField,
-            "start_date": DsfrDateField,
-            "end_date": DsfrDateField,
+            "notified_on": FrenchDateField,
+            "start_date": FrenchDateField,
+            "end_date": FrenchDateField,
             "amount_ht": FrenchDecimalField,
         }
         widgets = {"title": forms.TextInput}

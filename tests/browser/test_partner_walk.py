@@ -153,7 +153,7 @@ def test_from_a_prescribers_candidate_to_the_buyers_realised_hours(world, log_in
     form = prescriber.locator("main form")
     field(form, "Prénom").fill(FIRST)
     field(form, "Nom d'usage").fill(LAST)
-    field(form, "Date de naissance").fill("14/03/1990")
+    field(form, "Date de naissance").fill("1990-03-14")  # a date input takes ISO
     field(form, "Sexe").select_option("F")
     field(form, "E-mail").fill("ysaline.querou@exemple.fr")
     field(form, "Téléphone").fill("06 21 43 65 87")

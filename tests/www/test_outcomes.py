@@ -94,7 +94,7 @@ def test_recording_an_end_outcome(world_a, facilitator_member_client):
     html = page.content.decode()
     assert page.status_code == 200
     assert '<optgroup label="Emploi durable">' in html and '<optgroup label="Sortie positive">' in html
-    assert 'value="31/07/2024"' in html  # defaults to the contract's end
+    assert 'value="2024-07-31"' in html  # defaults to the contract's end
 
     response = facilitator_member_client.post(
         url, {"category": "cdi", "detail": "CDI chez l'attributaire", "observed_on": "01/08/2024"}
@@ -155,7 +155,7 @@ def test_invalid_outcomes_are_refused_in_french(
 def test_six_month_outcome_and_correction(world_a, facilitator_admin_client):
     contract = world_a.objects["contract"]  # ended 31/07/2024, end outcome already recorded
     url = reverse("www:outcome_six_months", kwargs={"uuid": contract.uuid})
-    assert 'value="31/01/2025"' in facilitator_admin_client.get(url).content.decode()
+    assert 'value="2025-01-31"' in facilitator_admin_client.get(url).content.decode()
     facilitator_admin_client.post(url, {"category": "qualifying_training", "observed_on": "16/01/2025"})
     six = Outcome.objects.get(contract=contract, timing="6m")
     assert six.category.group == "positive"

@@ -187,7 +187,7 @@ def edit_url(person):
 def test_edit_keeps_the_history_in_the_audit_log(world_a, facilitator_member_client):
     person = world_a.objects["participant"]
     form = facilitator_member_client.get(edit_url(person)).content.decode()
-    assert f'value="{person.first_name}"' in form and 'value="17/05/1990"' in form
+    assert f'value="{person.first_name}"' in form and 'value="1990-05-17"' in form
     assert "Créer quand même" not in form
 
     data = payload(

@@ -7,7 +7,7 @@ from django import forms
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clausier.www.fields import DsfrDateField
+from clausier.www.fields import FrenchDateField
 from clausier.www.widgets import DsfrDateInput, PercentInput, QuickSelect
 
 
@@ -66,7 +66,7 @@ def test_the_dsfr_date_input_writes_iso_dates():
 
 
 def test_the_dsfr_date_field_reads_french_and_iso_dates():
-    field = DsfrDateField(required=False)
+    field = FrenchDateField(required=False)
     assert field.clean("15/03/2024") == field.clean("2024-03-15") == datetime.date(2024, 3, 15)
     assert field.help_text == ""
 

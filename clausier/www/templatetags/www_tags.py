@@ -3,6 +3,7 @@ from django.utils.html import format_html
 
 from clausier.matching import pool
 from clausier.www import formatting
+from clausier.www.widgets import DsfrDateInput
 
 register = template.Library()
 
@@ -94,3 +95,9 @@ def clause_of(lot):
 def jobs_worked(person):
     """The jobs a person of the pool has held (`clausier.matching.pool.jobs_worked`)."""
     return pool.jobs_worked(person)
+
+
+@register.filter
+def iso_date(value):
+    """A date field's value as a DSFR date input holds it (yyyy-mm-dd; a French date typed is converted)."""
+    return DsfrDateInput().format_value(value) or ""

@@ -162,9 +162,7 @@ class OutcomeForm(DsfrFormMixin, forms.Form):
         self.fields["category"].choices = category_choices()
         if contract.end_date:
             earliest = earliest_observation(contract.end_date, timing)
-            self.fields[
-                "observed_on"
-            ].help_text = f"Format attendu : jj/mm/aaaa — au plus tôt le {earliest:%d/%m/%Y}."
+            self.fields["observed_on"].help_text = f"Au plus tôt le {earliest:%d/%m/%Y}."
 
     def clean_category(self):
         code = self.cleaned_data["category"]

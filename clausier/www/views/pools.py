@@ -15,6 +15,7 @@ from clausier.procurement import actions
 from clausier.procurement.models import GlobalisationAgreement, Lot
 from clausier.procurement.progress import POOLING_RULE, lots_progress
 from clausier.utils.locking import OptimisticLockMixin
+from clausier.www.fields import FrenchDateField
 from clausier.www.lists import Column, FilteredListView
 from clausier.www.mixins import DsfrFormMixin, FacilitatorStaffRequiredMixin
 from clausier.www.views.base import StaffFormView
@@ -35,12 +36,8 @@ class PoolForm(DsfrFormMixin, forms.Form):
         to_field_name="uuid",
         widget=forms.CheckboxSelectMultiple,
     )
-    start_date = forms.DateField(
-        label="Début", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
-    end_date = forms.DateField(
-        label="Fin", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
+    start_date = FrenchDateField(label="Début", required=False)
+    end_date = FrenchDateField(label="Fin", required=False)
 
     def __init__(self, *args, lots, **kwargs):
         super().__init__(*args, **kwargs)

@@ -27,6 +27,7 @@ from clausier.reference.models import ContractType, Modality
 from clausier.reporting.bilans import build_bilan
 from clausier.reporting.filters import IndicatorFilter
 from clausier.reporting.indicators import overlapping
+from clausier.www.fields import FrenchDateField
 from clausier.www.forms import UuidModelChoiceField, buyers_of
 from clausier.www.lists import Column, FilteredListView, ListFilterForm, year_choices
 from clausier.www.mixins import DsfrFormMixin
@@ -41,8 +42,8 @@ class IndicatorFilterForm(DsfrFormMixin, forms.Form):
     annee = forms.TypedChoiceField(
         label="Année", required=False, choices=year_choices, coerce=int, empty_value=None, widget=QuickSelect
     )
-    debut = forms.DateField(label="Du", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    fin = forms.DateField(label="Au", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    debut = FrenchDateField(label="Du", required=False)
+    fin = FrenchDateField(label="Au", required=False)
     donneur = UuidModelChoiceField(
         Organization.objects.none(), label="Donneur d'ordre", required=False, empty_label="Tous"
     )
