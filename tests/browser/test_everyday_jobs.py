@@ -152,7 +152,7 @@ def test_facilitator_sets_up_a_market_and_follows_a_month_of_hours(sign_in, page
 
     # Marchés → the list → its create button.
     menu(page, "Marchés", "Marchés")
-    page.locator("main").get_by_role("link", name="Ajouter", exact=True).click()
+    page.locator("main").get_by_role("link", name="Nouveau marché", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Nouveau marché")
     form = page.locator("main form")
     field(form, "Numéro").fill("2026-CO-031")
@@ -215,8 +215,8 @@ def test_facilitator_sets_up_a_market_and_follows_a_month_of_hours(sign_in, page
     notice(page, "Le contrat a été enregistré.")
     contract = Contract.objects.get(lot=lot)
 
-    # Back to the lot (the contract page links it), its grid, one month of hours saved (htmx).
-    page.locator("main").get_by_role("link", name=f"{market.reference} — lot 1").click()
+    # The placement lands back on the lot, the contract listed; its grid, one month of hours saved (htmx).
+    expect(page.locator("#contrats")).to_contain_text("Contrats (1)")
     page.get_by_role("link", name="Saisir les heures du mois").click()
     page.get_by_label(f"Heures travaillées de {person} en {label}").fill("151,67")
     page.get_by_label(f"Dont heures de formation de {person} en {label}").fill("14")
@@ -250,9 +250,9 @@ def test_facilitator_sets_up_a_market_and_follows_a_month_of_hours(sign_in, page
     # From the login page to the lot's figures:
     #  1 login page, 2 dashboard (after the login POST), 3 market list, 4 new market form, 5 market page,
     #  6 new lot form, 7 lot page, 8 clause form, 9 lot page, 10 award form, 11 lot page, 12 placement form,
-    #  13 contract page (where the placement lands), 14 lot page, 15 lot grid, 16 confirmation of the
-    #  validation, 17 grid (back), 18 lot page (breadcrumb). Minimal: 18; margin: 1 (a re-shown form).
-    page_loads.check(19, "facilitator: market → lot → clause → award → placement → hours → validation → lot")
+    #  13 lot page (where the placement lands), 14 lot grid, 15 confirmation of the validation, 16 grid
+    #  (back), 17 lot page (breadcrumb). Minimal: 17; margin: 1 (a re-shown form).
+    page_loads.check(18, "facilitator: market → lot → clause → award → placement → hours → validation → lot")
 
 
 # --- 2. A buyer's bilan as a PDF, downloaded and read back ------------------------------------------------------

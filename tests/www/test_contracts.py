@@ -83,8 +83,18 @@ def test_place_from_the_lot_page_with_an_insertion_structure(world_a, facilitato
         ),
     )
     assert response.status_code == 302
-    contract = Contract.objects.get(uuid=response["Location"].rstrip("/").split("/")[-1])
-    assert contract.employer == world_a.orgs["structure"] and contract.lot == world_a.objects["lot"]
+    # Back to the lot it was placed on (its contracts, hours and next placement are there), the new one listed.
+    lot_url = reverse("www:lot_detail", kwargs={"uuid": world_a.objects["lot"].uuid})
+    assert response["Location"] == f"{lot_url}#contrats"
+    contract = Contract.objects.filter(lot=world_a.objects["lot"]).latest("pk")
+    assert (
+        contract.employer == world_a.orgs["structure"]
+        and contract.participant == world_a.objects["participant"]
+    )
+    assert (
+        reverse("www:contract_detail", kwargs={"uuid": contract.uuid})
+        in facilitator_member_client.get(lot_url).content.decode()
+    )
 
 
 def test_the_pages_show_the_buttons(world_a, facilitator_member_client):

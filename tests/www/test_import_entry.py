@@ -10,20 +10,14 @@ from django.urls import reverse
 from clausier.imports.kinds import KINDS
 from clausier.imports.pipeline import read, suggest_mapping
 from clausier.www.navigation import menu_for
+from clausier.www.views.imports import FILLED_LISTS
 from tests.imports.corpus import csv_bytes
 
 pytestmark = pytest.mark.django_db
 
-# The lists an import fills, and its kind.
-LISTS = {
-    "www:participant_list": "participants",
-    "www:contract_list": "contrats",
-    "www:market_list": "marches",
-    "www:buyer_list": "donneurs-d-ordre",
-    "www:company_list": "entreprises",
-    "www:structure_list": "structures",
-    "www:statement_list": "heures",
-}
+# The lists an import fills, and its kind: each has the « Importer » button, and the import's end page leads
+# back to it (the DECP fill the markets, whose button opens the spreadsheet import).
+LISTS = {name: kind for kind, (name, _label) in FILLED_LISTS.items() if kind != "decp"}
 
 
 def test_the_menu_leads_the_staff_to_the_imports(world_a, client_for):
@@ -95,3 +89,8 @@ def test_the_quick_access_tiles_include_the_imports(world_a, rf):
     request.user = world_a.users["facilitator_member"]
     request.organization = world_a.facilitator
     assert "www:import_start" in [item["url_name"] for item in menu_for(request)]
+
+
+def test_every_kind_leads_back_to_the_list_it_fills():
+    assert set(FILLED_LISTS) == set(KINDS)
+    assert len(set(LISTS.values())) == len(KINDS) - 1

@@ -293,7 +293,9 @@ def test_a_big_file_is_verified_then_imported_by_a_task(
     assert HoursRecord.objects.get(contract=w.direct_contract, month=MAY).hours == 120
     entry = AuditEntry.objects.get(object_type="imports.importrun", action=Action.CREATE)
     assert entry.actor == w.users["facilitator_member"] and entry.facilitator_id == w.facilitator.pk
-    assert "import-done" in client.get(response["Location"]).content.decode()
+    done = client.get(response["Location"]).content.decode()
+    assert "import-done" in done
+    assert f'href="{reverse("www:statement_list")}" data-testid="import-filled-list"' in done
 
 
 def test_the_queued_path_runs_in_the_database_worker(

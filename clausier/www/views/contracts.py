@@ -36,7 +36,10 @@ class ContractCreateView(StaffFormView):
             form.add_error(None, refusal.messages)
             return self.form_invalid(form)
         messages.success(self.request, self.success_message)
-        return redirect(reverse("www:contract_detail", kwargs={"uuid": contract.uuid}))
+        return redirect(self.get_success_url_for(contract))
+
+    def get_success_url_for(self, contract):
+        return reverse("www:contract_detail", kwargs={"uuid": contract.uuid})
 
 
 class PlaceParticipantView(ContractCreateView):
@@ -69,3 +72,7 @@ class PlaceOnLotView(ContractCreateView):
 
     def get_cancel_url(self):
         return reverse("www:lot_detail", kwargs={"uuid": self.lot.uuid})
+
+    def get_success_url_for(self, contract):
+        # Back to the lot it was placed on: its contracts, its hours and the next placement are there.
+        return reverse("www:lot_detail", kwargs={"uuid": self.lot.uuid}) + "#contrats"

@@ -292,7 +292,8 @@ class MonthlyGrid(View):
     def render(self, month, rows, *, general=(), refused=False, notice=""):
         editable = [row for row in rows if not row.readonly]
         context = {
-            "title": f"Heures de {month_label(month)} — {self.subject_label} {self.subject}",
+            "title": f"Heures de {month_label(month)} — "
+            + " ".join(filter(None, (self.subject_label, str(self.subject)))),
             "subject": self.subject,
             "subject_label": self.subject_label,
             "breadcrumb_links": [
@@ -333,7 +334,7 @@ class MonthlyGridView(FacilitatorStaffRequiredMixin, MonthlyGrid):
 
 
 class LotGridView(MonthlyGridView):
-    subject_label = "lot"
+    subject_label = ""  # a lot's name says « Lot 3 — … » itself
     show_lot = False
     show_employer = True
 

@@ -278,6 +278,19 @@ class ImportMappingView(FacilitatorStaffRequiredMixin, View):
         return redirect("www:import_preview", uuid=self.run.uuid)
 
 
+# The list whose rows each kind of import writes (it has the « Importer » button): where to look after the commit.
+FILLED_LISTS = {
+    "heures": ("www:statement_list", "Voir les relevés d'heures"),
+    "participants": ("www:participant_list", "Voir les participants"),
+    "donneurs-d-ordre": ("www:buyer_list", "Voir les donneurs d'ordre"),
+    "entreprises": ("www:company_list", "Voir les entreprises"),
+    "structures": ("www:structure_list", "Voir les structures d'insertion"),
+    "marches": ("www:market_list", "Voir les marchés"),
+    "contrats": ("www:contract_list", "Voir les contrats"),
+    "decp": ("www:market_list", "Voir les marchés"),
+}
+
+
 class ImportPreviewView(FacilitatorStaffRequiredMixin, View):
     http_method_names = ["get"]
     template_name = "www/imports/preview.html"
@@ -293,6 +306,7 @@ class ImportPreviewView(FacilitatorStaffRequiredMixin, View):
             "notes": [],
             "kind_preview": {},
             "skip": {},
+            "filled_list": FILLED_LISTS.get(run.kind),
         }
         if run.status == ImportStatus.UPLOADED and run.background:
             context.update(_background_context(run))

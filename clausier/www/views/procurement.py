@@ -235,6 +235,7 @@ class MarketListView(FilteredListView):
         Column("Heures réalisées", "realisees", numeric=True, value="hours_realised"),
     )
     create_url_name = "www:market_create"
+    create_label = "Nouveau marché"
 
     def get_base_queryset(self):
         return queries.markets(self.request.user)

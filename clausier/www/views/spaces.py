@@ -347,7 +347,9 @@ class EmployerGridView(KindRequiredMixin, MonthlyGrid):
         return {"employer": subject}
 
     def get_breadcrumb(self, org):
-        return [("Mon espace", reverse("www:dashboard"))]
+        # The home's name in the menu: « Mes obligations » for a company, « Mon espace » for a structure.
+        home = "Mes obligations" if org.kind == K.COMPANY else "Mon espace"
+        return [(home, reverse("www:dashboard"))]
 
     def max_hours(self, contract):
         # The contract's own facilitator (an employer may work with several); its settings are selected below.
