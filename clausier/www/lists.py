@@ -158,6 +158,8 @@ class FilteredListView(ListExportMixin, ListView):
             create_url_name=self.create_url_name,
             create_label=self.create_label,
             import_url=self.import_url(),
+            # A column of realised hours says where they come from (only validated statements count).
+            realised_rule=any("réalis" in column.label.lower() for column in self.columns),
             **self.export_context(),
         )
         return context
