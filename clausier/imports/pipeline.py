@@ -40,7 +40,7 @@ from clausier.utils.exports import XLSX_CONTENT_TYPE, neutralise
 
 from .limits import ImportRefused, Limits
 from .readers import Column, Records, Row, find_records, read_table
-from .values import ValueProblem, is_blank, quote
+from .values import ValueProblem, is_blank, normalize_label, quote
 
 CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
 ACTIONS = (CREATE, UPDATE, UNCHANGED)
@@ -181,8 +181,12 @@ class Kind:
         ]
 
     def is_template(self, records: Records) -> bool:
-        """A file made by Clausier itself (statement template): imported with no mapping step."""
-        return False
+        """A file made by Clausier itself — its blank template (`imports.template`), or any file whose every
+        title is one of this kind's own — imported with no mapping step (the preview still shows the mapping,
+        with a link to change it)."""
+        own = {normalize_label(f.label) for f in self.fields}
+        titled = [column for column in records.header.columns if column.label]
+        return bool(titled) and all(column.key in own and not column.duplicated for column in titled)
 
     def read(
         self,

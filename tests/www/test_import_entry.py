@@ -94,3 +94,30 @@ def test_the_quick_access_tiles_include_the_imports(world_a, rf):
 def test_every_kind_leads_back_to_the_list_it_fills():
     assert set(FILLED_LISTS) == set(KINDS)
     assert len(set(LISTS.values())) == len(KINDS) - 1
+
+
+@pytest.mark.parametrize(
+    ("titles", "step"),
+    [
+        ("own", "www:import_preview"),  # the blank template's titles: straight to the preview
+        ("one more", "www:import_mapping"),  # a title of its own: the user says what it is
+    ],
+)
+def test_a_file_under_the_kinds_own_titles_skips_the_mapping(titles, step, world_a, client_for):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from clausier.imports.models import ImportRun
+
+    headers = [f.label for f in KINDS["participants"].fields]
+    if titles == "one more":
+        headers.append("Remarque du conseiller")
+    data = csv_bytes([headers, ["x"] * len(headers)])
+    staff = client_for(world_a.users["facilitator_member"])
+
+    response = staff.post(
+        reverse("www:import_start"),
+        {"kind": "participants", "file": SimpleUploadedFile("participants.csv", data)},
+    )
+
+    run = ImportRun.objects.filter(facilitator=world_a.facilitator).latest("pk")
+    assert response.status_code == 302 and response["Location"] == reverse(step, kwargs={"uuid": run.uuid})
