@@ -56,6 +56,7 @@ lint: install
 		echo "Ces fichiers nomment un dossier hors du dépôt : Clausier doit se suffire à lui-même."; exit 1; fi
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports  # the layers and import contracts of pyproject.toml (docs/architecture.md)
 	$(TEST_ENV) $(BIN)/clausier makemigrations --check --dry-run
 
 format: install

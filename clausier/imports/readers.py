@@ -350,7 +350,7 @@ CSV_DELIMITERS = (";", "\t", ",")  # order = preference on a tie: French files u
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def _decode(data: bytes) -> tuple[str, str]:
+def decode_text(data: bytes) -> tuple[str, str]:
     for bom, encoding in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
         if data.startswith(bom):
             try:
@@ -432,7 +432,7 @@ def detect_delimiter(sample: str) -> str:
 
 
 def _read_csv(data: bytes, *, filename: str, limits: Limits) -> Table:
-    text, encoding = _decode(data)
+    text, encoding = decode_text(data)
     sample = text[:SAMPLE_CHARS]
     _check_text(sample)
     if len(text) > SAMPLE_CHARS and "\n" in sample:

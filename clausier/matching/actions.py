@@ -59,12 +59,6 @@ __all__ = [
 ]
 
 
-def _check_staff(facilitator_id, by, *, about: str = "") -> None:
-    org = current_organization(by)
-    if org is None or org.kind != K.FACILITATOR or org.pk != facilitator_id:
-        raise Refused(f"Seule l'équipe du facilitateur peut faire cette opération{about}.")
-
-
 def _clean(value):
     return " ".join(value.split()) if isinstance(value, str) else value
 
@@ -245,7 +239,7 @@ def validate_candidacy(
 
     Without `participant`, records that may be the same person refuse the creation unless `create_anyway`.
     """
-    _check_staff(candidacy.facilitator_id, by, about=" sur cette candidature")
+    participant_actions.check_facilitator_staff(candidacy.facilitator_id, by, about=" sur cette candidature")
     with transaction.atomic():
         row = _lock_candidacy(candidacy)
         if participant is not None:
@@ -312,7 +306,7 @@ def validate_candidacy(
 
 def decline_candidacy(*, candidacy: Candidacy, by, reason: str) -> Candidacy:
     """Decline a candidacy with a reason (the prescriber reads it)."""
-    _check_staff(candidacy.facilitator_id, by, about=" sur cette candidature")
+    participant_actions.check_facilitator_staff(candidacy.facilitator_id, by, about=" sur cette candidature")
     reason = (reason or "").strip()
     if not reason:
         raise Refused("Indiquez le motif du refus : il est communiqué au prescripteur.")
@@ -495,7 +489,7 @@ def _availability(participant) -> datetime.date | None:
 
 def shortlist(*, offer: JobOffer, participant, by, comment: str = "") -> Proposal:
     """Add a participant to the shortlist of `offer` (not shown to the company until sent)."""
-    _check_staff(offer.facilitator_id, by, about=" sur cette offre")
+    participant_actions.check_facilitator_staff(offer.facilitator_id, by, about=" sur cette offre")
     if participant.facilitator_id != offer.facilitator_id:
         raise Refused("Cette fiche participant n'appartient pas à ce facilitateur.")
     if participant.merged_into_id is not None:
@@ -547,7 +541,7 @@ def shortlist(*, offer: JobOffer, participant, by, comment: str = "") -> Proposa
 
 def send_shortlist(*, offer: JobOffer, by) -> list[Proposal]:
     """Send every shortlisted candidate of `offer` to its company."""
-    _check_staff(offer.facilitator_id, by, about=" sur cette offre")
+    participant_actions.check_facilitator_staff(offer.facilitator_id, by, about=" sur cette offre")
     with transaction.atomic():
         locked = JobOffer.objects.select_for_update().get(pk=offer.pk)
         if locked.status != OfferStatus.OPEN:
@@ -620,7 +614,7 @@ def answer_proposal(*, proposal: Proposal, by, accept: bool, reason: str = "") -
 
 def withdraw_proposal(*, proposal: Proposal, by, comment: str = "") -> Proposal:
     """The facilitator takes a candidate off an offer (shortlisted, sent or accepted, not hired)."""
-    _check_staff(proposal.facilitator_id, by, about=" sur cette proposition")
+    participant_actions.check_facilitator_staff(proposal.facilitator_id, by, about=" sur cette proposition")
     with transaction.atomic():
         row = _lock_proposal(proposal)
         if row.status not in (ProposalStatus.SHORTLISTED, ProposalStatus.SENT, ProposalStatus.ACCEPTED):
@@ -659,7 +653,7 @@ def hire(
 
     A direct hire by the company: the employer is the company. Returns the contract.
     """
-    _check_staff(proposal.facilitator_id, by, about=" sur cette proposition")
+    participant_actions.check_facilitator_staff(proposal.facilitator_id, by, about=" sur cette proposition")
     modality = Modality.objects.filter(code=DIRECT_HIRE).first()
     if modality is None:
         raise Refused("La modalité « embauche directe » manque dans les données de référence.")

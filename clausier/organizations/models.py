@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils.text import slugify
 
 from clausier.utils.locking import version_field
-from clausier.utils.models import TenantModel
+from clausier.utils.models import TenantModel, gate
 
 siret_validator = RegexValidator(r"^\d{14}$", "Le SIRET doit compter exactement 14 chiffres.")
 naf_validator = RegexValidator(
@@ -60,9 +60,8 @@ class OrganizationQuerySet(models.QuerySet):
         return self.filter(partnerships__facilitator=facilitator)
 
     def visible_to(self, user):
-        from clausier.organizations.access import organizations_visible_to
-
-        return organizations_visible_to(user, self)
+        gate.check()
+        return gate.organizations(user, self)
 
 
 class Organization(models.Model):

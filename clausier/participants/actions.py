@@ -59,7 +59,7 @@ __all__ = [
 def _check_staff(participant: Participant, by, *, system_allowed: bool) -> None:
     if by is None and system_allowed:
         return
-    _check_facilitator_staff(participant.facilitator, by, about=" sur ce participant")
+    check_facilitator_staff(participant.facilitator_id, by, about=" sur ce participant")
 
 
 # --- The participant file -------------------------------------------------------------------------------------
@@ -84,9 +84,11 @@ PARTICIPANT_FIELDS = (
 )
 
 
-def _check_facilitator_staff(facilitator, by, *, about: str = "") -> None:
+def check_facilitator_staff(facilitator_id: int, by, *, about: str = "") -> None:
+    """`by` acts for the facilitator `facilitator_id` (its staff), or the write is refused: the one staff check
+    of the actions on people (participants, and matching's candidacies, offers and proposals)."""
     org = current_organization(by)
-    if org is None or org.kind != OrganizationKind.FACILITATOR or org.pk != facilitator.pk:
+    if org is None or org.kind != OrganizationKind.FACILITATOR or org.pk != facilitator_id:
         raise Refused(f"Seule l'équipe du facilitateur peut faire cette opération{about}.")
 
 
@@ -112,7 +114,7 @@ def _clean_values(values: dict) -> dict:
 
 def create_participant(*, facilitator, by, **values) -> Participant:
     """A new participant of `facilitator`. Duplicates are looked for by the caller (`find_duplicates`)."""
-    _check_facilitator_staff(facilitator, by)
+    check_facilitator_staff(facilitator.pk, by)
     values = _clean_values(values)
     _check_prescriber(facilitator, values.get("prescriber"))
     with transaction.atomic():

@@ -144,7 +144,7 @@ def hours_by_lot_type_modality(f: IndicatorFilter) -> list[tuple[int, int, int, 
     )
 
 
-def _by(f: IndicatorFilter, dimension: str, hours_rows: list, position: int) -> list[dict]:
+def by_dimension(f: IndicatorFilter, dimension: str, hours_rows: list, position: int) -> list[dict]:
     """Contracts, people and realised hours by a contract dimension (one query, plus `hours_rows`)."""
     rows = {
         row[f"{dimension}_id"]: {
@@ -297,8 +297,8 @@ def indicators(
     hours_rows = hours_by_lot_type_modality(f)
     result = Indicators(
         **figures(f),
-        by_contract_type=_by(f, "contract_type", hours_rows, 1),
-        by_modality=_by(f, "modality", hours_rows, 2),
+        by_contract_type=by_dimension(f, "contract_type", hours_rows, 1),
+        by_modality=by_dimension(f, "modality", hours_rows, 2),
         by_buyer=by_buyer(f, hours_rows),
         profiles=breakdown,
         criteria=criteria,

@@ -40,7 +40,7 @@ from clausier.participants.models import Participant
 from clausier.participants.profiles import counts_by, profile_breakdown
 from clausier.reporting.breakdowns import (
     PERSON,
-    _by,
+    by_dimension,
     figures,
     hours_by_lot_type_modality,
     outcomes,
@@ -161,8 +161,8 @@ def year_indicators(f: IndicatorFilter) -> dict:
         "participants": head["participants"],
         "companies": head["companies"],
         "structures": head["structures"],
-        "contracts_by_type": _breakdown(_by(f, "contract_type", hours_rows, 1)),
-        "contracts_by_modality": _breakdown(_by(f, "modality", hours_rows, 2)),
+        "contracts_by_type": _breakdown(by_dimension(f, "contract_type", hours_rows, 1)),
+        "contracts_by_modality": _breakdown(by_dimension(f, "modality", hours_rows, 2)),
         "profiles": {
             "total": breakdown["total"]["total"],
             **{dimension: breakdown[dimension] for dimension in ("sex", "age_band", "qualification_band")},

@@ -2,7 +2,30 @@
 
 import uuid
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
+
+
+class AccessGate:
+    """The one access gate as the models see it. `clausier.organizations.access` fills it in when the apps are
+    ready (`OrganizationsConfig.ready`): the base of every model never imports the gate that sits above the
+    models it filters (layers checked by `make lint`)."""
+
+    def __init__(self):
+        self.rows = None  # (queryset of tenant-owned rows, user) -> the rows the user may see
+        self.organizations = None  # (user, queryset of organizations) -> the organizations the user may see
+
+    def install(self, *, rows, organizations):
+        self.rows, self.organizations = rows, organizations
+
+    def check(self):
+        if self.rows is None or self.organizations is None:
+            raise ImproperlyConfigured(
+                "La barrière d'accès n'est pas installée (clausier.organizations absent ?)."
+            )
+
+
+gate = AccessGate()
 
 
 def same_tenant(facilitator, *relations: str) -> models.Q:
@@ -25,9 +48,8 @@ class TenantQuerySet(models.QuerySet):
         return self.filter(facilitator=facilitator)
 
     def visible_to(self, user):
-        from clausier.organizations.access import scope
-
-        return scope(self, user)
+        gate.check()
+        return gate.rows(self, user)
 
 
 class TenantModel(models.Model):

@@ -8,7 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from clausier.geo.models import Commune
-from clausier.www.formatting import fr_number
+from clausier.utils.formatting import fr_number
 from clausier.www.widgets import DsfrDateInput, PercentInput
 
 SPACES = re.compile(r"[\s\u00a0\u202f]+")

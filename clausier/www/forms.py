@@ -19,6 +19,7 @@ from clausier.procurement.actions import (
 )
 from clausier.procurement.models import Clause, Lot, Market, Operation
 from clausier.reference.models import LegalBasis, LotFamily, OrganizationCategory
+from clausier.utils.formatting import fr_money, fr_percent
 from clausier.www.fields import (
     CommuneField,
     FrenchDateField,
@@ -29,7 +30,6 @@ from clausier.www.fields import (
     months_field,
     transferred_monthly_hours_field,
 )
-from clausier.www.formatting import fr_money, fr_percent
 from clausier.www.mixins import DsfrFormMixin
 from clausier.www.widgets import QuickSelect
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from clausier.participants.models import Participant
 from clausier.reporting.indicators import territory_figures
-from clausier.www.formatting import fr_number
+from clausier.utils.formatting import fr_number
 from tests.factories import (
     AwardFactory,
     BuyerFactory,

@@ -16,7 +16,7 @@ from clausier.organizations.models import FacilitatorSettings
 from clausier.procurement.models import HourlyCost, LabourShare
 from clausier.procurement.parameters import seed_sizing_parameters, sizing_parameters
 from clausier.reference.models import ContractType, LotFamily, Modality
-from clausier.www.formatting import fr_number
+from clausier.utils.formatting import fr_number
 from tests.factories import CountingRuleFactory, HourlyCostFactory, LabourShareFactory, ref
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from python_calamine import CalamineWorkbook
 
 from clausier.reporting.breakdowns import indicators
 from clausier.reporting.filters import IndicatorFilter
-from clausier.www.formatting import fr_number
+from clausier.utils.formatting import fr_number
 from tests.factories import (
     ClauseFactory,
     ContractFactory,

@@ -30,10 +30,9 @@ from clausier.procurement.models import Award, Lot, Market
 from clausier.reference.models import ContractType, Modality
 from clausier.utils.names import normalize_name
 
-from ..pipeline import CREATE, UNCHANGED, Field, Item, Kind, Validation, parse_cells
+from ..base import CREATE, UNCHANGED, Field, Item, Kind, Validation, parse_cells
 from ..values import ValueProblem, normalize_label, parse_date, parse_hours, parse_text, quote
-from .hours import _lot_key
-from .markets import Partners, lot_number
+from .common import Partners, lot_key, lot_number
 
 MAX_WEEKLY_HOURS = Decimal(48)
 _ROME_RE = re.compile(r"[A-N]\d{4}")
@@ -428,7 +427,7 @@ class Index:
                 row.number, columns["market"], f"aucun de vos marchés n'a le numéro {v['market']}."
             )
             return None
-        found = [lot for lot in lots if _lot_key(lot.number) == _lot_key(v["lot"])]
+        found = [lot for lot in lots if lot_key(lot.number) == lot_key(v["lot"])]
         markets = {lot.market_id for lot in found}
         if not found:
             validation.add(row.number, columns["lot"], f"le marché {v['market']} n'a pas de lot {v['lot']}.")

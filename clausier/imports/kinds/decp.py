@@ -40,8 +40,8 @@ from clausier.participants.actions import add_months
 from clausier.procurement.actions import award_lot, create_lot, create_market, update_market
 from clausier.procurement.models import Lot, Market
 
+from ..base import CREATE, UNCHANGED, UPDATE, Field, Item, Kind, Validation
 from ..limits import ImportRefused, Limits
-from ..pipeline import CREATE, UNCHANGED, UPDATE, Field, Item, Kind, Validation
 from ..readers import Column, Header, Records, Row, Table, match_columns, read_json
 from ..values import (
     ValueProblem,
@@ -53,7 +53,7 @@ from ..values import (
     parse_text,
     quote,
 )
-from .markets import ExistingMarkets, Partners, parse_amount, parse_procedure
+from .common import ExistingMarkets, Partners, parse_amount, parse_procedure
 
 ONLY_NEW = "only_new"
 SOCIAL = ("Clause sociale", "Critère social", "Marché réservé")

@@ -26,8 +26,9 @@ from clausier.employment.actions import (
 from clausier.employment.models import Contract, HoursRecord, MonthlyStatement, StatementStatus
 from clausier.procurement.followup import month_start
 
-from ..pipeline import CREATE, UNCHANGED, UPDATE, Field, Item, Kind, Validation
+from ..base import CREATE, UNCHANGED, UPDATE, Field, Item, Kind, Validation
 from ..values import ValueProblem, is_blank, normalize_label, parse_date, parse_hours, parse_month, parse_text
+from .common import lot_key
 
 CONTRACT_LABEL = "Identifiant contrat (ne pas modifier)"
 ZERO = Decimal(0)
@@ -228,15 +229,6 @@ class HoursKind(Kind):
             declare_month(facilitator=facilitator, month=month, entries=by_month[month], by=by)
 
 
-def _lot_key(value) -> str:
-    """`3`, `3.0`, `Lot 3`, `lot n° 3` → `3`; `02` → `2`."""
-    text = normalize_label(parse_text(value))
-    for prefix in ("lot n ", "lot no ", "lot "):
-        if text.startswith(prefix):
-            text = text[len(prefix) :]
-    return text.lstrip("0") or text
-
-
 class ContractIndex:
     """The facilitator's contracts by identifier and by person, loaded once (one query).
 
@@ -291,14 +283,14 @@ class ContractIndex:
             validation.add(row.number, columns["birth_date"], problem.message)
             problems += 1
         try:
-            lot = _lot_key(cell("lot"))
+            lot = lot_key(cell("lot"))
         except ValueProblem as problem:
             validation.add(row.number, columns["lot"], problem.message)
             problems += 1
         if problems:
             return None
         candidates = [
-            c for c in self.by_person.get((last_name, birth_date), []) if _lot_key(c.lot.number) == lot
+            c for c in self.by_person.get((last_name, birth_date), []) if lot_key(c.lot.number) == lot
         ]
         if "market" in columns and not is_blank(cell("market")):
             market = normalize_label(parse_text(cell("market")))

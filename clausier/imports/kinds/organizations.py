@@ -31,7 +31,7 @@ from clausier.organizations.models import Organization, OrganizationKind, Partne
 from clausier.reference.models import OrganizationCategory
 
 from ..acting import acting_for
-from ..pipeline import CREATE, UNCHANGED, UPDATE, Field, Item, Kind, Validation, parse_cells
+from ..base import CREATE, UNCHANGED, UPDATE, Field, Item, Kind, Validation, parse_cells
 from ..values import (
     ValueProblem,
     is_blank,

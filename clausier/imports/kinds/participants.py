@@ -33,7 +33,7 @@ from clausier.reference.models import QualificationLevel
 from clausier.utils.names import normalize_name, normalize_part
 
 from ..acting import acting_for
-from ..pipeline import CREATE, UNCHANGED, UPDATE, Field, Item, Kind, Validation, parse_cells
+from ..base import CREATE, UNCHANGED, UPDATE, Field, Item, Kind, Validation, parse_cells
 from ..values import ValueProblem, normalize_label, parse_date, parse_siret, parse_text, quote
 
 CREATE_DUPLICATES = "create_duplicates"

@@ -3,7 +3,7 @@
 from django import template
 
 from clausier.reporting.bilans import HOURS, NUMBER, PEOPLE, RATE
-from clausier.www import formatting
+from clausier.utils import formatting
 
 register = template.Library()
 

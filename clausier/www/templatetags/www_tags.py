@@ -2,7 +2,7 @@ from django import template
 from django.utils.html import format_html
 
 from clausier.matching import pool
-from clausier.www import formatting
+from clausier.utils import formatting
 from clausier.www.widgets import DsfrDateInput
 
 register = template.Library()

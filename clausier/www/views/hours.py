@@ -37,8 +37,8 @@ from clausier.procurement.models import GlobalisationAgreement, Lot
 from clausier.procurement.progress import POOLING_RULE, lots_progress
 from clausier.reporting.charts import Point, line_chart
 from clausier.utils.dates import month_label
+from clausier.utils.formatting import fr_number
 from clausier.utils.models import same_tenant
-from clausier.www.formatting import fr_number
 from clausier.www.mixins import FacilitatorStaffRequiredMixin
 
 MONTH_PARAM = "mois"
