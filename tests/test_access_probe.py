@@ -206,7 +206,7 @@ REGISTRY = {
     # People: the company and the employer of the contract, the prescriber who referred the person.
     "www:participant_detail": Case(obj("participant"), STAFF | {"company", "structure", "prescriber"}),
     "www:contract_detail": Case(obj("contract"), STAFF | {"company", "structure"}),
-    # --- Clauses area: sizing parameters, contracts (clausier/www/urls_clauses.py) ---
+    # --- Clauses area: sizing parameters, contracts (clausier/www/clauses/urls.py) ---
     # The sizing partial of a lot's clause (GET only); placing a participant, from the lot or the participant.
     "www:clause_sizing": Case(obj("lot"), STAFF),
     "www:contract_create_for_lot": Case(
@@ -219,7 +219,7 @@ REGISTRY = {
         STAFF,
         post=lambda w: {**contract_payload(w), "lot": str(w.objects["lot"].uuid)},
     ),
-    # --- Hours area: monthly grid, statements, lot follow-up (clausier/www/urls_hours.py) ---
+    # --- Hours area: monthly grid, statements, lot follow-up (clausier/www/hours/urls.py) ---
     # The monthly grids are for the facilitator's staff; a POST saves May 2024 (no statement yet).
     "www:lot_hours": Case(
         obj("lot"),

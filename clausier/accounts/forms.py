@@ -3,8 +3,8 @@ from django.contrib.auth import forms as auth_forms
 from django.core.exceptions import ValidationError
 
 from clausier.accounts import throttle
-from clausier.www.mixins import DsfrFormMixin
-from clausier.www.views.core import LoginForm as BaseLoginForm
+from clausier.www.core.views import LoginForm as BaseLoginForm
+from clausier.www.kit.mixins import DsfrFormMixin
 
 
 class LoginForm(BaseLoginForm):

@@ -3,7 +3,7 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 
 from clausier.organizations.models import User
-from clausier.www.mixins import DsfrFormMixin
+from clausier.www.kit.mixins import DsfrFormMixin
 
 
 class NewAccountForm(DsfrFormMixin, forms.Form):

@@ -4,14 +4,14 @@ from django import forms
 
 from clausier.procurement.parameters import families
 from clausier.reference.models import LotFamily
-from clausier.www.fields import (
+from clausier.www.kit.fields import (
     FrenchDecimalField,
     RateField,
     estimated_total_hours_field,
     months_field,
     transferred_monthly_hours_field,
 )
-from clausier.www.mixins import DsfrFormMixin
+from clausier.www.kit.mixins import DsfrFormMixin
 
 METHODS = [
     ("formula", "Montant × part de main-d'œuvre × taux d'insertion ÷ coût horaire"),

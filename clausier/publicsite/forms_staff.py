@@ -4,7 +4,7 @@ from django import forms
 
 from clausier.publicsite.models import Audience
 from clausier.publicsite.uploads import DOCUMENT_MAX_BYTES, LOGO_MAX_BYTES, MB, check_document, check_logo
-from clausier.www.mixins import DsfrFormMixin
+from clausier.www.kit.mixins import DsfrFormMixin
 
 PLAIN_TEXT_HELP = (
     "Texte simple : séparez les paragraphes par une ligne vide. Pas de mise en forme ni de HTML."

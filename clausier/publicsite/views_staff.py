@@ -18,8 +18,8 @@ from clausier.publicsite import actions
 from clausier.publicsite.forms_staff import ConfirmDeleteForm, DocumentForm, PartnerForm, PublicTextsForm
 from clausier.publicsite.models import Partner, PublicDocument
 from clausier.utils.locking import OptimisticLockMixin
-from clausier.www.mixins import FacilitatorStaffRequiredMixin
-from clausier.www.views.base import StaffFormView, add_errors
+from clausier.www.kit.base import StaffFormView, add_errors
+from clausier.www.kit.mixins import FacilitatorStaffRequiredMixin
 
 INDEX = "publicsite:index"
 

@@ -1,6 +1,6 @@
 """Streaming exports of tabular rows: XLSX (typed cells) and CSV (French Excel, formula injection neutralised).
 
-One helper for every list page (`clausier.www.lists.FilteredListView`): the caller gives the column labels and
+One helper for every list page (`clausier.www.kit.lists.FilteredListView`): the caller gives the column labels and
 an iterable of rows (each a sequence of plain Python values); nothing holds the whole file in memory.
 
 - XLSX: XlsxWriter in constant-memory mode, written row by row to a temporary file, then streamed with

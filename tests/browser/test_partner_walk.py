@@ -27,7 +27,7 @@ from clausier.matching.models import Candidacy, CandidacyStatus, JobOffer, Propo
 from clausier.participants.models import Participant
 from clausier.reference.models import EligibilityCriterion
 from clausier.reference.referentials import import_rome
-from clausier.www.views.hours import month_label
+from clausier.www.hours.views import month_label
 from tests.factories import (
     PASSWORD,
     AwardFactory,

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from clausier.audit.log import record
 from clausier.audit.models import Action, AuditEntry
-from clausier.www.navigation import menu_for
+from clausier.www.kit.navigation import menu_for
 from tests.factories import ParticipantFactory, acting
 
 pytestmark = pytest.mark.django_db

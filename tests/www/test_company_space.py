@@ -102,7 +102,7 @@ def test_the_home_lists_each_awarded_lot_with_its_progress(world_a, world_b, com
 
 def test_the_status_follows_the_pace_of_the_lot(world_a, company_client, monkeypatch):
     """On 15/06/2024 the lot runs until 31/12/2025: 360 h done, pace 120 h a month → on track."""
-    monkeypatch.setattr("clausier.www.views.spaces.today", lambda: datetime.date(2024, 6, 15))
+    monkeypatch.setattr("clausier.www.spaces.views.today", lambda: datetime.date(2024, 6, 15))
     html = company_client.get(HOME).content.decode()
     row = html.split(f'data-lot="{world_a.objects["lot"].uuid}"')[1].split("</tr>")[0]
     assert 'data-testid="lot-status">En bonne voie<' in row
@@ -113,7 +113,7 @@ def test_running_lots_come_first_soonest_deadline_first_then_the_ended_ones_late
 ):
     """On 15/06/2024: lots ending 30/09/2024 and 31/12/2025 (A's lot) and one without an end run; lots ended
     on 31/01/2024 and 31/05/2024 come after, the latest first."""
-    monkeypatch.setattr("clausier.www.views.spaces.today", lambda: datetime.date(2024, 6, 15))
+    monkeypatch.setattr("clausier.www.spaces.views.today", lambda: datetime.date(2024, 6, 15))
     company = world_a.orgs["company"]
 
     def lot_ending(end):

@@ -12,7 +12,7 @@ from clausier.audit.models import AuditEntry
 from clausier.organizations.models import Organization, OrganizationKind, Partnership
 from clausier.procurement.models import Clause, Lot, Market, Operation
 from clausier.reference.models import LegalBasis, LotFamily
-from clausier.www.fields import RateField
+from clausier.www.kit.fields import RateField
 from tests.factories import LotFactory, ref
 
 pytestmark = pytest.mark.django_db

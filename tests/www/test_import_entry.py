@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from clausier.imports.kinds import KINDS
 from clausier.imports.pipeline import read, suggest_mapping
-from clausier.www.navigation import menu_for
-from clausier.www.views.imports import FILLED_LISTS
+from clausier.www.imports.views import FILLED_LISTS
+from clausier.www.kit.navigation import menu_for
 from tests.imports.corpus import csv_bytes
 
 pytestmark = pytest.mark.django_db

@@ -26,7 +26,7 @@ TODAY = datetime.date(2024, 7, 15)
 
 @pytest.fixture(autouse=True)
 def fixed_today(monkeypatch):
-    monkeypatch.setattr("clausier.www.views.hours.today", lambda: TODAY)
+    monkeypatch.setattr("clausier.www.hours.views.today", lambda: TODAY)
 
 
 def lot_for(world, **clause):

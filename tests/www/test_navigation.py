@@ -3,7 +3,7 @@
 import pytest
 from django.test import RequestFactory
 
-from clausier.www.navigation import menu_for, menu_sections_for
+from clausier.www.kit.navigation import menu_for, menu_sections_for
 from tests.factories import acting
 
 pytestmark = pytest.mark.django_db

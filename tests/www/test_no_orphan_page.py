@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from clausier.organizations.models import OrganizationKind as K
-from clausier.www.navigation import MENU
+from clausier.www.kit.navigation import MENU
 from tests.factories import ROLES
 from tests.test_access_probe import APP_ROUTES, POST_ONLY
 from tests.www.crawl import crawl, followable, populate, route_key

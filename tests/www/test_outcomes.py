@@ -21,7 +21,7 @@ LIST = reverse("www:outcome_followup")
 
 @pytest.fixture(autouse=True)
 def fixed_today(monkeypatch):
-    monkeypatch.setattr("clausier.www.views.outcomes.today", lambda: TODAY)
+    monkeypatch.setattr("clausier.www.outcomes.views.today", lambda: TODAY)
 
 
 def rows(response):

@@ -46,7 +46,7 @@ def test_one_insert_and_no_extra_read(world_a, facilitator_member_client, monkey
     facilitator_member_client.get(url)  # warm up (session, caches)
     with CaptureQueriesContext(connection) as logged:
         facilitator_member_client.get(url)
-    monkeypatch.setattr("clausier.www.views.people.record_view", lambda **kwargs: None)
+    monkeypatch.setattr("clausier.www.participants.people.record_view", lambda **kwargs: None)
     with CaptureQueriesContext(connection) as unlogged:
         facilitator_member_client.get(url)
     sql = [q["sql"] for q in logged.captured_queries]

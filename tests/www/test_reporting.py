@@ -189,7 +189,7 @@ def test_lots_at_risk_follow_the_dashboard_filters_and_the_partial(
 ):
     """Two late lots (10 h a month for 833 h, on 15 July 2024), one per buyer of A, each its own company; a
     third lot of a market of 2022 is late too. Filters narrow the list; the htmx partial carries it."""
-    monkeypatch.setattr("clausier.www.views.hours.today", lambda: datetime.date(2024, 7, 15))
+    monkeypatch.setattr("clausier.www.hours.views.today", lambda: datetime.date(2024, 7, 15))
 
     def late_lot(buyer, start, end):
         market = MarketFactory(facilitator=world_a.facilitator, buyer=buyer, start_date=start, end_date=end)

@@ -86,7 +86,7 @@ def test_old_contracts_only_give_the_last_complete_month():
 
 
 def test_the_company_space_opens_the_first_month_to_send(world_a, client_for, monkeypatch):
-    monkeypatch.setattr("clausier.www.views.spaces.today", lambda: TODAY)
+    monkeypatch.setattr("clausier.www.spaces.views.today", lambda: TODAY)
     company = world_a.orgs["company"]
     ContractFactory(lot=world_a.objects["lot"], company=company, start_date=D(2026, 9, 1), end_date=None)
     statuses(company, world_a.facilitator, {D(2026, 9, 1): S.VALIDATED, D(2026, 10, 1): S.SUBMITTED})

@@ -7,8 +7,8 @@ from django import forms
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clausier.www.fields import FrenchDateField
-from clausier.www.widgets import DsfrDateInput, PercentInput, QuickSelect
+from clausier.www.kit.fields import FrenchDateField
+from clausier.www.kit.widgets import DsfrDateInput, PercentInput, QuickSelect
 
 
 def _same(html: str) -> str:

@@ -3,7 +3,7 @@ from django.utils.html import format_html
 
 from clausier.matching import pool
 from clausier.utils import formatting
-from clausier.www.widgets import DsfrDateInput
+from clausier.www.kit.widgets import DsfrDateInput
 
 register = template.Library()
 
@@ -71,7 +71,7 @@ def yes_no(value):
 
 @register.simple_tag(takes_context=True)
 def main_menu(context):
-    from clausier.www.navigation import menu_sections_for
+    from clausier.www.kit.navigation import menu_sections_for
 
     request = context.get("request")
     return menu_sections_for(request) if request is not None else []

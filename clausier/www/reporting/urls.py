@@ -1,0 +1,18 @@
+"""Bilans (HTML, PDF, XLSX) per buyer, operation, market, and the territory's year (`?annee=`)."""
+
+from django.urls import path
+
+from clausier.www.reporting import views as reporting
+
+urlpatterns = [path("bilans/", reporting.BilanIndexView.as_view(), name="bilan_index")]
+for prefix, kind, name in (
+    ("bilans/donneurs-d-ordre/<uuid:uuid>/", "buyer", "bilan_buyer"),
+    ("bilans/operations/<uuid:uuid>/", "operation", "bilan_operation"),
+    ("bilans/marches/<uuid:uuid>/", "market", "bilan_market"),
+    ("bilans/territoire/", "territory", "bilan_territory"),
+):
+    urlpatterns += [
+        path(prefix, reporting.bilan, {"kind": kind, "fmt": "html"}, name=name),
+        path(f"{prefix}pdf/", reporting.bilan, {"kind": kind, "fmt": "pdf"}, name=f"{name}_pdf"),
+        path(f"{prefix}xlsx/", reporting.bilan, {"kind": kind, "fmt": "xlsx"}, name=f"{name}_xlsx"),
+    ]

@@ -1,0 +1,364 @@
+"""Indicator filters (dashboard) and bilans per buyer, operation, market and year (HTML, PDF, XLSX).
+
+Who gets a bilan: the facilitator's staff (any buyer, operation or market of theirs, and the territory's
+year), and a buyer's users (its own markets and operations, and itself), with the small-cell rule.
+Everyone else gets a 404, like any object they may not see.
+"""
+
+import datetime
+
+from django import forms
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.text import slugify
+from django.views.decorators.http import require_safe
+
+from clausier.geo.models import Commune
+from clausier.organizations.access import (
+    current_organization,
+    get_object_for_user_or_404,
+    is_facilitator_staff,
+)
+from clausier.organizations.models import Organization, OrganizationKind
+from clausier.procurement.models import Lot, Market, Operation
+from clausier.publicsite.figures import cached_on_data
+from clausier.reference.models import ContractType, Modality
+from clausier.reporting.bilans import build_bilan
+from clausier.reporting.filters import IndicatorFilter
+from clausier.reporting.indicators import overlapping
+from clausier.www.kit.fields import FrenchDateField
+from clausier.www.kit.forms import UuidModelChoiceField, buyers_of
+from clausier.www.kit.lists import Column, FilteredListView, ListFilterForm, year_choices
+from clausier.www.kit.mixins import DsfrFormMixin
+from clausier.www.kit.widgets import QuickSelect
+
+K = OrganizationKind
+
+
+class IndicatorFilterForm(DsfrFormMixin, forms.Form):
+    """The dashboard's filters; every choice list is scoped to what the user may see."""
+
+    annee = forms.TypedChoiceField(
+        label="Année", required=False, choices=year_choices, coerce=int, empty_value=None, widget=QuickSelect
+    )
+    debut = FrenchDateField(label="Du", required=False)
+    fin = FrenchDateField(label="Au", required=False)
+    donneur = UuidModelChoiceField(
+        Organization.objects.none(), label="Donneur d'ordre", required=False, empty_label="Tous"
+    )
+    operation = UuidModelChoiceField(
+        Operation.objects.none(), label="Opération", required=False, empty_label="Toutes"
+    )
+    marche = UuidModelChoiceField(Market.objects.none(), label="Marché", required=False, empty_label="Tous")
+    lot = UuidModelChoiceField(Lot.objects.none(), label="Lot", required=False, empty_label="Tous")
+    entreprise = UuidModelChoiceField(
+        Organization.objects.none(), label="Entreprise", required=False, empty_label="Toutes"
+    )
+    modalite = forms.ModelChoiceField(
+        Modality.objects.none(),
+        label="Modalité",
+        required=False,
+        empty_label="Toutes",
+        to_field_name="code",
+        widget=QuickSelect,
+    )
+    type_contrat = forms.ModelChoiceField(
+        ContractType.objects.none(),
+        label="Type de contrat",
+        required=False,
+        empty_label="Tous",
+        to_field_name="code",
+        widget=QuickSelect,
+    )
+    commune = forms.ModelChoiceField(
+        Commune.objects.none(),
+        label="Commune des travaux",
+        required=False,
+        empty_label="Toutes",
+        to_field_name="insee_code",
+        widget=QuickSelect,
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        f = self.fields
+        # Only what the options show (uuid and label): hundreds of rows each at a territory's scale.
+        f["donneur"].queryset = buyers_of(user).only("uuid", "name")
+        f["operation"].queryset = Operation.objects.visible_to(user).order_by("name").only("uuid", "name")
+        f["marche"].queryset = (
+            Market.objects.visible_to(user).order_by("reference").only("uuid", "reference", "title")
+        )
+        # The lots of the chosen market only (a territory has hundreds of lots).
+        market = self.data.get("marche") if self.is_bound else None
+        lots = Lot.objects.visible_to(user).order_by("number")
+        f["lot"].queryset = lots.filter(market__uuid=market) if _is_uuid(market) else lots.none()
+        f["entreprise"].queryset = (
+            Organization.objects.filter(kind=K.COMPANY, partnerships__facilitator=current_organization(user))
+            .distinct()
+            .order_by("name")
+            .only("uuid", "name")
+        )
+        f["modalite"].queryset = Modality.objects.active()
+        f["type_contrat"].queryset = ContractType.objects.active()
+        f["commune"].queryset = Commune.objects.filter(
+            insee_code__in=Operation.objects.visible_to(user).values("commune_id")
+        ).order_by("name")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("debut") and data.get("fin") and data["fin"] < data["debut"]:
+            self.add_error("fin", "La fin de la période précède son début.")
+        return data
+
+    def to_filter(self, facilitator) -> IndicatorFilter:
+        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        start, end = data.get("debut"), data.get("fin")
+        if data.get("annee") and not (start or end):
+            start, end = datetime.date(data["annee"], 1, 1), datetime.date(data["annee"], 12, 31)
+
+        def pk(name):
+            value = data.get(name)
+            return value.pk if value is not None else None
+
+        return IndicatorFilter(
+            facilitator,
+            start=start,
+            end=end,
+            buyer_id=pk("donneur"),
+            operation_id=pk("operation"),
+            market_id=pk("marche"),
+            lot_id=pk("lot"),
+            company_id=pk("entreprise"),
+            modality_id=pk("modalite"),
+            contract_type_id=pk("type_contrat"),
+            commune_id=pk("commune"),
+        )
+
+
+def _is_uuid(value) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+# --- Bilans ----------------------------------------------------------------------------------------------
+
+
+def _year(request) -> int | None:
+    value = request.GET.get("annee", "")
+    if not value:
+        return None
+    if not value.isdigit() or not 2000 <= int(value) <= 2100:
+        raise Http404("Année invalide.")
+    return int(value)
+
+
+def _buyer_facilitator(user, buyer):
+    """The facilitator whose data make the bilan: staff → their own; a buyer → the facilitator of its markets."""
+    if is_facilitator_staff(user):
+        return current_organization(user)
+    facilitator_id = (
+        Market.objects.visible_to(user)
+        .filter(buyer=buyer)
+        .order_by("facilitator_id")
+        .values("facilitator_id")
+        .first()
+    )
+    if facilitator_id is None:
+        raise Http404("Aucun marché.")
+    return Organization.objects.get(pk=facilitator_id["facilitator_id"])
+
+
+def resolve_bilan(request, kind: str, uuid=None):
+    """(filter, title, subject) of the bilan `kind` for the user, or 404 (access layer)."""
+    user = request.user
+    org = current_organization(user)
+    if org is None or org.kind not in (K.FACILITATOR, K.BUYER):
+        raise Http404("Bilan indisponible.")
+    year = _year(request)
+    period = {} if year is None else {"start": datetime.date(year, 1, 1), "end": datetime.date(year, 12, 31)}
+    suffix = f" — {year}" if year else ""
+    if kind == "buyer":
+        buyer = get_object_for_user_or_404(Organization.objects.filter(kind=K.BUYER), user, uuid=uuid)
+        f = IndicatorFilter(_buyer_facilitator(user, buyer), buyer_id=buyer.pk, **period)
+        return f, f"Bilan du donneur d'ordre {buyer.name}{suffix}", f"Donneur d'ordre : {buyer.name}"
+    if kind == "operation":
+        operation = get_object_for_user_or_404(Operation, user, uuid=uuid)
+        f = IndicatorFilter(operation.facilitator, operation_id=operation.pk, **period)
+        return f, f"Bilan de l'opération {operation.name}{suffix}", f"Opération : {operation.name}"
+    if kind == "market":
+        market = get_object_for_user_or_404(Market, user, uuid=uuid)
+        f = IndicatorFilter(market.facilitator, market_id=market.pk, **period)
+        label = f"{market.reference} — {market.title}"
+        return f, f"Bilan du marché {market.reference}{suffix}", f"Marché : {label}"
+    if kind == "territory" and org.kind == K.FACILITATOR:
+        year = year or datetime.date.today().year
+        f = IndicatorFilter.for_year(org, year)
+        return f, f"Bilan {year} de {org.name}", f"Territoire de {org.name}, année {year}"
+    raise Http404("Bilan indisponible.")
+
+
+@require_safe
+def bilan(request, kind: str, fmt: str = "html", uuid=None):
+    f, title, subject = resolve_bilan(request, kind, uuid)
+    report = build_bilan(f, title=title, subject=subject, public=not is_facilitator_staff(request.user))
+    filename = slugify(title)[:80] or "bilan"
+    if fmt == "pdf":
+        from clausier.reporting.pdf import render_pdf
+
+        response = HttpResponse(render_pdf(report), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{filename}.pdf"'
+        return response
+    if fmt == "xlsx":
+        from clausier.reporting.xlsx import render_xlsx
+
+        response = HttpResponse(
+            render_xlsx(report),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
+        return response
+    name = {"buyer": "bilan_buyer", "operation": "bilan_operation", "market": "bilan_market"}.get(
+        kind, "bilan_territory"
+    )
+    kwargs = {"uuid": uuid} if uuid else {}
+    year = _year(request)
+    query = f"?annee={year}" if year else ""
+    return render(
+        request,
+        "www/reporting/bilan.html",
+        {
+            "title": title,
+            "bilan": report,
+            "pdf_url": reverse(f"www:{name}_pdf", kwargs=kwargs) + query,
+            "xlsx_url": reverse(f"www:{name}_xlsx", kwargs=kwargs) + query,
+            "has_all_years": kind != "territory",
+            "year": year or (report.indicators.months_year if kind == "territory" else None),
+            "years": range(
+                datetime.date.today().year,
+                (report.indicators.first_year or datetime.date.today().year) - 1,
+                -1,
+            ),
+        },
+    )
+
+
+class BilanFilterForm(ListFilterForm):
+    """The bilans page's search: markets by number, object or buyer, a buyer, an operation, a year."""
+
+    donneur = UuidModelChoiceField(
+        Organization.objects.none(), label="Donneur d'ordre", required=False, empty_label="Tous"
+    )
+    operation = UuidModelChoiceField(
+        Operation.objects.none(), label="Opération", required=False, empty_label="Toutes"
+    )
+    annee = forms.TypedChoiceField(
+        label="Année", required=False, choices=year_choices, coerce=int, empty_value=None, widget=QuickSelect
+    )
+    lookups = {"donneur": "buyer", "operation": "operation"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["donneur"].queryset = buyers_of(self.user)
+        self.fields["operation"].queryset = Operation.objects.visible_to(self.user).order_by("name")
+
+    def filter_annee(self, queryset, year):
+        return queryset.filter(overlapping(year))
+
+
+class BilanIndexView(FilteredListView):
+    """The bilans the user may open: the territory's years (staff), each buyer, and the markets with a clause,
+    searched and filtered (a territory has hundreds); a chosen buyer, operation or year leads to its bilan."""
+
+    template_name = "www/reporting/index.html"
+    title = "Bilans"
+    table_template_name = "www/reporting/_markets.html"
+    filter_form_class = BilanFilterForm
+    search_fields = ("reference", "title", "buyer__name")
+    search_placeholder = "Numéro, objet ou donneur d'ordre"
+    sort_fields = {
+        "numero": ("reference",),
+        "donneur": ("buyer__name", "reference"),
+        "debut": ("start_date",),
+    }
+    default_sort = "numero"
+    paginate_by = 25
+    columns = (
+        Column("Marché", "numero", value="reference"),
+        Column("Objet", value="title"),
+        Column("Donneur d'ordre", "donneur", value="buyer.name"),
+        Column("Période", "debut", value="start_date"),
+        Column("Télécharger"),
+    )
+
+    def available(self) -> bool:
+        org = current_organization(self.request.user)
+        return org is not None and org.kind in (K.FACILITATOR, K.BUYER)
+
+    def get_base_queryset(self):
+        if not self.available():
+            return Market.objects.none()
+        return Market.objects.visible_to(self.request.user).with_clause().select_related("buyer")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        org = current_organization(user)
+        staff = is_facilitator_staff(user)
+        chosen = self.filter_form.cleaned_data if self.filter_form.is_bound else {}
+        year = chosen.get("annee")
+        context.update(
+            available=self.available(),
+            is_staff_view=staff,
+            buyers=(buyers_of(user) if staff else [org]) if self.available() else [],
+            years=range(datetime.date.today().year, 2007, -1) if staff else [],
+            chosen_buyer=chosen.get("donneur"),
+            chosen_operation=chosen.get("operation"),
+            chosen_year=year,
+            year_query=f"?annee={year}" if year else "",
+        )
+        return context
+
+
+# --- Dashboard ---------------------------------------------------------------------------------------------
+
+
+def dashboard_figures(request, facilitator) -> dict:
+    """The dashboard's figures block under the filters of the query string (staff only), with the lots at
+    risk among the filtered lots."""
+    from clausier.reporting.bilans import layout
+    from clausier.reporting.breakdowns import indicators
+    from clausier.www.hours.views import RISK_RULE, lots_at_risk, today
+
+    fields = IndicatorFilterForm.base_fields
+    data = request.GET if any(name in request.GET for name in fields) else None
+    form = IndicatorFilterForm(data, user=request.user)
+    f = form.to_filter(facilitator)
+
+    def compute():
+        # The lots at risk among the filtered lots (buyer, operation, market, lot, company, commune of the
+        # works, markets running in the period): part of the block the htmx partial refreshes.
+        lots = Lot.objects.filter(pk__in=f.lots().values("pk"))
+        return indicators(f, today=day), lots_at_risk(facilitator, lots=lots, day=day)
+
+    # Cached until the territory's data change (every write bumps its data version) or the day changes.
+    day = today()
+    result, at_risk = cached_on_data(facilitator, f"dashboard:{f.key}", compute, day=day)
+    key_figures, charts, tables = layout(result, public=False)
+    return {
+        "lots_at_risk": at_risk,
+        "risk_rule": RISK_RULE,
+        "filter_form": form,
+        "indicator_filter": f,
+        "figures": result,
+        "key_figures": key_figures,
+        "charts": charts,
+        "tables": tables,
+        "filtered": form.is_bound and form.is_valid() and any(form.cleaned_data.values()),
+    }

@@ -1,9 +1,0 @@
-"""Audit log area: the facilitator's audit log, read-only, for its administrators (namespace `www`)."""
-
-from django.urls import path
-
-from clausier.www.views import audit
-
-urlpatterns = [
-    path("journal-d-audit/", audit.AuditLogView.as_view(), name="audit_list"),
-]
