@@ -13,7 +13,9 @@ urlpatterns = [
     path("connexion/", LoginView.as_view(), name="login"),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("clausier.accounts.urls")),
-    path("", include("clausier.publicsite.urls")),
-    path("equipe/site-public/", include("clausier.publicsite.urls_staff")),  # staff area of the public site
+    path("", include("clausier.www.publicsite.urls")),
+    path(
+        "equipe/site-public/", include("clausier.www.publicsite.urls_staff")
+    ),  # staff area of the public site
     path("", include("clausier.www.urls")),
 ]

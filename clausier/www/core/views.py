@@ -14,10 +14,10 @@ from django.views.generic import TemplateView
 from clausier.organizations.access import is_facilitator_staff
 from clausier.organizations.middleware import SESSION_KEY
 from clausier.organizations.models import User
-from clausier.publicsite.views import WelcomeView
 from clausier.www.hours.views import dashboard_alerts
 from clausier.www.kit.mixins import DsfrFormMixin
 from clausier.www.kit.navigation import menu_for
+from clausier.www.publicsite.views import WelcomeView
 from clausier.www.reporting.views import dashboard_figures
 from clausier.www.spaces.views import SPACES
 

@@ -15,11 +15,11 @@ from clausier.organizations.access import (
     is_facilitator_staff,
 )
 from clausier.publicsite import actions
-from clausier.publicsite.forms_staff import ConfirmDeleteForm, DocumentForm, PartnerForm, PublicTextsForm
 from clausier.publicsite.models import Partner, PublicDocument
 from clausier.utils.locking import OptimisticLockMixin
 from clausier.www.kit.base import StaffFormView, add_errors
 from clausier.www.kit.mixins import FacilitatorStaffRequiredMixin
+from clausier.www.publicsite.forms_staff import ConfirmDeleteForm, DocumentForm, PartnerForm, PublicTextsForm
 
 INDEX = "publicsite:index"
 

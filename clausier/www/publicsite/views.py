@@ -16,11 +16,11 @@ from clausier.organizations.models import FacilitatorSettings, Organization
 from clausier.procurement.parameters import platform_parameters, simulate, sizing_parameters
 from clausier.publicsite.actions import profile_of
 from clausier.publicsite.figures import cached_on_data, public_figures
-from clausier.publicsite.forms import SimulatorForm
 from clausier.publicsite.models import Audience, Partner, PublicDocument
 from clausier.reporting.charts import Point, bar_chart
 from clausier.reporting.opendata import COLUMNS as OPENDATA_COLUMNS
 from clausier.reporting.opendata import opendata_csv
+from clausier.www.publicsite.forms import SimulatorForm
 
 TITLE = "Simulateur d'heures d'insertion"
 FTE_HOURS = 1600

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from clausier.publicsite import views_staff as views
+from clausier.www.publicsite import staff as views
 
 app_name = "publicsite"
 

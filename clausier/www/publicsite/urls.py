@@ -3,7 +3,7 @@
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 
-from clausier.publicsite import views
+from clausier.www.publicsite import views
 
 app_name = "public"
 
