@@ -91,10 +91,6 @@ class AwardRemoveView(FacilitatorStaffRequiredMixin, TemplateView):
 
     template_name = "www/lots/award_remove.html"
 
-    def dispatch(self, request, *args, **kwargs):
-        self.award = None
-        return super().dispatch(request, *args, **kwargs)
-
     def get_award(self):
         return get_object_for_user_or_404(
             Award.objects.select_related("lot__market", "company"),
@@ -103,7 +99,7 @@ class AwardRemoveView(FacilitatorStaffRequiredMixin, TemplateView):
         )
 
     def get_context_data(self, **kwargs):
-        award = self.award or self.get_award()
+        award = self.get_award()
         return super().get_context_data(
             award=award,
             lot=award.lot,
@@ -114,12 +110,11 @@ class AwardRemoveView(FacilitatorStaffRequiredMixin, TemplateView):
         )
 
     def post(self, request, *args, **kwargs):
-        self.award = self.get_award()
-        lot = self.award.lot
+        award = self.get_award()
         try:
-            actions.remove_award(award=self.award, by=request.user)
+            actions.remove_award(award=award, by=request.user)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
-            return redirect(lot_url(lot))
-        messages.success(request, f"L'attribution à {self.award.company} a été retirée.")
-        return redirect(lot_url(lot))
+        else:
+            messages.success(request, f"L'attribution à {award.company} a été retirée.")
+        return redirect(lot_url(award.lot))

@@ -4,17 +4,11 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from clausier.imports.values import siret_luhn_ok
-from clausier.organizations.models import Organization, OrganizationKind
+from clausier.organizations.models import Company, Organization, OrganizationKind
 from clausier.procurement.models import Award
 from clausier.www.kit.fields import FrenchDateField, FrenchDecimalField, SiretField
 from clausier.www.kit.mixins import DsfrFormMixin
 from clausier.www.kit.widgets import QuickSelect
-
-
-def partner_companies(facilitator):
-    return Organization.objects.filter(
-        kind=OrganizationKind.COMPANY, partnerships__facilitator=facilitator
-    ).order_by("name")
 
 
 class CompanyChoiceField(forms.ModelChoiceField):
@@ -55,7 +49,7 @@ class AwardForm(DsfrFormMixin, forms.Form):
             for name in ("company", "new_name", "new_siret"):
                 del self.fields[name]
             return
-        self.fields["company"].queryset = partner_companies(facilitator)
+        self.fields["company"].queryset = Company.objects.partners_of(facilitator).order_by("name")
         self.fields["company"].help_text = (
             "Tapez les premières lettres de son nom. Vous avez son SIRET ? Saisissez-le ci-dessous : une "
             "entreprise déjà connue est reprise."
@@ -93,7 +87,7 @@ class AwardForm(DsfrFormMixin, forms.Form):
                 self.add_error("company", "Choisissez l'entreprise attributaire, ou créez-la ci-dessous.")
         elif not company:
             # A SIRET already among the partners is that partner, whatever name was typed.
-            data["company"] = partner_companies(self.facilitator).filter(siret=siret).first()
+            data["company"] = Company.objects.partners_of(self.facilitator).filter(siret=siret).first()
             if (
                 data["company"] is None
                 and not name

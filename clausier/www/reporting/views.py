@@ -298,6 +298,7 @@ class BilanIndexView(FilteredListView):
     )
 
     def available(self) -> bool:
+        """Bilans are for the facilitator's staff and the buyers; anyone else gets the page that says so."""
         org = current_organization(self.request.user)
         return org is not None and org.kind in (K.FACILITATOR, K.BUYER)
 
@@ -309,14 +310,15 @@ class BilanIndexView(FilteredListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        org = current_organization(user)
-        staff = is_facilitator_staff(user)
+        available, staff = self.available(), is_facilitator_staff(user)
         chosen = self.filter_form.cleaned_data if self.filter_form.is_bound else {}
         year = chosen.get("annee")
+        own = [current_organization(user)] if available else []  # a buyer: itself
+        buyers = buyers_of(user) if staff else own
         context.update(
-            available=self.available(),
+            available=available,
             is_staff_view=staff,
-            buyers=(buyers_of(user) if staff else [org]) if self.available() else [],
+            buyers=buyers,
             years=range(datetime.date.today().year, 2007, -1) if staff else [],
             chosen_buyer=chosen.get("donneur"),
             chosen_operation=chosen.get("operation"),
