@@ -9,7 +9,9 @@ import time
 
 from django.db import connection
 
-from clausier.demo.generator import TerritorySpec, build_territory, delete_territory, ensure_reference
+from clausier.demo.builder import build_territory, delete_territory
+from clausier.demo.calibration import TerritorySpec
+from clausier.demo.reference import ensure_reference
 from clausier.organizations.models import Facilitator
 from clausier.reporting.indicators import participants_per_year, territory_figures
 

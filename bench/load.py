@@ -94,7 +94,7 @@ def prepare_user(slug: str | None) -> tuple[str, str, str, tuple[str, str]]:
     from django.conf import settings
     from django.db import connection, transaction
 
-    from clausier.demo.generator import DEMO
+    from clausier.demo.calibration import DEMO
     from clausier.organizations.models import FacilitatorSettings, Membership, Organization, Role, User
 
     facilitators = Organization.objects.facilitators()

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from clausier.accounts.views import LoginView, admin_login
+from clausier.www.accounts.views import LoginView, admin_login
 
 admin.site.site_header = "Clausier — administration"
 admin.site.site_title = "Clausier"
@@ -12,7 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("connexion/", LoginView.as_view(), name="login"),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", include("clausier.accounts.urls")),
+    path("", include("clausier.www.accounts.urls")),
     path("", include("clausier.www.publicsite.urls")),
     path(
         "equipe/site-public/", include("clausier.www.publicsite.urls_staff")

@@ -29,7 +29,7 @@ from django.db import connection
 from django.urls import Resolver404, resolve
 from playwright.sync_api import expect, sync_playwright
 
-from clausier.demo.generator import DEMO_PASSWORD, demo_logins
+from clausier.demo.users import DEMO_PASSWORD, demo_logins
 from clausier.organizations.models import Organization
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from clausier.demo.generator import DEMO_PASSWORD, demo_logins
+from clausier.demo.users import DEMO_PASSWORD, demo_logins
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -27,19 +27,12 @@ from unidecode import unidecode
 from clausier.audit.models import AuditEntry
 from clausier.demo import data
 from clausier.demo.addresses import DemoGeocoder
+from clausier.demo.builder import build_demo, delete_territory
+from clausier.demo.calibration import DEMO, TARGETS
 from clausier.demo.directory import import_demo_siae
-from clausier.demo.generator import (
-    DEMO,
-    DEMO_PASSWORD,
-    ROME_JOBS,
-    TARGETS,
-    build_demo,
-    delete_territory,
-    demo_credentials,
-    ensure_rome_jobs,
-    luhn_valid,
-    month_start,
-)
+from clausier.demo.helpers import luhn_valid, month_start
+from clausier.demo.reference import ROME_JOBS, ensure_rome_jobs
+from clausier.demo.users import DEMO_PASSWORD, demo_credentials
 from clausier.employment.counting import RuleBook
 from clausier.employment.models import (
     Contract,

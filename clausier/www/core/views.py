@@ -1,4 +1,4 @@
-"""The login form (used by `clausier.accounts`), `/` (the dashboard, or the public home page for a visitor who
+"""The login form (used by `clausier.www.accounts`), `/` (the dashboard, or the public home page for a visitor who
 is not signed in), the organization switcher."""
 
 from django import forms

@@ -1,11 +1,13 @@
-"""`clausier demo`: the Toulouse Métropole Emploi demo territory (logic in `clausier.demo.generator`)."""
+"""`clausier demo`: the Toulouse Métropole Emploi demo territory (logic in `clausier.demo.builder`)."""
 
 import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from clausier.demo.generator import DEMO, build_demo, delete_territory, demo_credentials
+from clausier.demo.builder import build_demo, delete_territory
+from clausier.demo.calibration import DEMO
+from clausier.demo.users import demo_credentials
 from clausier.organizations.models import Facilitator
 from clausier.reporting.indicators import territory_figures
 

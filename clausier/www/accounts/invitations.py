@@ -18,7 +18,6 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
-from clausier.accounts.forms_invitations import NewAccountForm
 from clausier.accounts.invitations import (
     InvitationInvalid,
     accept_invitation,
@@ -28,6 +27,7 @@ from clausier.accounts.invitations import (
 )
 from clausier.organizations.middleware import SESSION_KEY
 from clausier.organizations.models import User
+from clausier.www.accounts.forms import NewAccountForm
 
 PROBLEMS = {
     "unknown": (

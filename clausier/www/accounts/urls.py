@@ -1,6 +1,6 @@
 from django.urls import path
 
-from clausier.accounts import views, views_invitations
+from clausier.www.accounts import invitations, views
 
 app_name = "accounts"
 
@@ -25,9 +25,7 @@ urlpatterns = [
     ),
     path("equipe/securite/", views.TeamSecurityView.as_view(), name="team_security"),
     # Issue 8: the public page of an invitation link (create an account or log in, then join).
-    path(
-        "invitation/<str:token>/", views_invitations.InvitationAcceptView.as_view(), name="invitation_accept"
-    ),
+    path("invitation/<str:token>/", invitations.InvitationAcceptView.as_view(), name="invitation_accept"),
     path("mot-de-passe-oublie/", views.PasswordResetView.as_view(), name="password_reset"),
     path("mot-de-passe-oublie/envoye/", views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(

@@ -19,7 +19,10 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, TemplateView
 
 from clausier.accounts import sessions, throttle, two_factor
-from clausier.accounts.forms import (
+from clausier.accounts.models import LoginStep, TOTPDevice
+from clausier.organizations.access import is_facilitator_admin, is_facilitator_staff
+from clausier.organizations.models import FacilitatorSettings, Membership, User
+from clausier.www.accounts.forms import (
     CodeForm,
     EnrolForm,
     LoginForm,
@@ -28,9 +31,6 @@ from clausier.accounts.forms import (
     SetPasswordForm,
     TeamSecurityForm,
 )
-from clausier.accounts.models import LoginStep, TOTPDevice
-from clausier.organizations.access import is_facilitator_admin, is_facilitator_staff
-from clausier.organizations.models import FacilitatorSettings, Membership, User
 
 CODE_REJECTED = "Code incorrect ou déjà utilisé. Vérifiez l'heure de votre téléphone et réessayez."
 
