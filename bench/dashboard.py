@@ -72,17 +72,14 @@ def main(argv=None) -> int:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from bench.generate import generate
+    from bench.generate import first_territory
     from clausier.employment.models import Contract
     from clausier.organizations.models import Membership, Organization, Role, User
     from clausier.participants.profiles import missing_profiles, refresh_profiles
     from clausier.reporting.breakdowns import figures
     from clausier.reporting.filters import IndicatorFilter
 
-    if not Organization.objects.filter(slug=SLUG).exists():
-        print(f"Aucun territoire {SLUG} : construction de {args.territories} territoires…", flush=True)
-        generate(args.territories)
-    facilitator = Organization.objects.get(slug=SLUG)
+    facilitator = first_territory(args.territories)
     if missing_profiles(facilitator).exists():
         print("Calcul des profils à l'entrée manquants…", flush=True)
         refresh_profiles(missing_profiles(facilitator))

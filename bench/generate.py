@@ -87,3 +87,17 @@ def measure() -> int:
         )
     print(result[-1] if isinstance(result, list) else result)
     return 0
+
+
+FIRST = "bench-0001"
+
+
+def first_territory(territories: int):
+    """`bench-0001` (the territory the benches measure), built with `territories - 1` others when the database
+    holds none yet."""
+    from clausier.organizations.models import Organization
+
+    if not Organization.objects.filter(slug=FIRST).exists():
+        print(f"Aucun territoire {FIRST} : construction de {territories} territoires…", flush=True)
+        generate(territories)
+    return Organization.objects.get(slug=FIRST)

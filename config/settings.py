@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "dsfr",
     "django_htmx",
     "django_tasks_db",
+    "ninja",  # the API's interactive docs, served from the project's own static files (no CDN)
     "clausier.reference",
     "clausier.geo",
     "clausier.organizations",
@@ -225,3 +226,8 @@ AUTH_USER_MODEL = "organizations.User"
 # National consolidation (issue 5, docs/consolidation.md): the key shared by the national network for the
 # keyed hashes of identities. Required by `clausier consolidation export`; never defaults to SECRET_KEY.
 CONSOLIDATION_KEY = os.environ.get("CONSOLIDATION_KEY", "")
+
+# REST API (issue 16): requests per token (or session user), and per client address on the public figures.
+API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600/min")
+API_PUBLIC_RATE_LIMIT = os.environ.get("API_PUBLIC_RATE_LIMIT", "120/min")
+NINJA_PAGINATION_MAX_PER_PAGE_SIZE = 500

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from clausier.api.main import urls as api_urls
 from clausier.www.accounts.views import LoginView, admin_login
 
 admin.site.site_header = "Clausier — administration"
@@ -10,6 +11,7 @@ admin.site.site_title = "Clausier"
 urlpatterns = [
     path("admin/login/", admin_login, name="admin_login"),  # the admin logs in through Clausier's login
     path("admin/", admin.site.urls),
+    path("api/v1/", api_urls()),  # the REST API (issue 16)
     path("connexion/", LoginView.as_view(), name="login"),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("clausier.www.accounts.urls")),

@@ -15,8 +15,9 @@ Also: anonymous users are redirected to the login page everywhere but on the pub
 admin site is closed to non-staff users.
 """
 
+import datetime
 from dataclasses import dataclass, field
-from urllib.parse import urlparse
+from urllib.parse import urlencode, urlparse
 
 import pytest
 from django.apps import apps
@@ -161,6 +162,12 @@ def _invitation(w):  # members area (issue 8): a pending invitation of A's facil
     from tests.accounts.test_invitations import pending_invitation
 
     return pending_invitation(w.facilitator, by=w.users["facilitator_admin"])
+
+
+def _api_token(w):  # API access area (issue 16): an active token of A's facilitator
+    from tests.www.test_api_access import probe_token
+
+    return probe_token(w)
 
 
 def _suggestion(w):  # spaces area (issue 8): A's structure proposed to A's company for its lot
@@ -375,6 +382,10 @@ REGISTRY = {
     "www:invitation_revoke": Case(
         _invitation, ORGANIZATION_ADMIN, post=lambda w: {}, writer="facilitator_admin"
     ),
+    # --- API access area (issue 16) --- the organization's administrators only, as the members area.
+    "www:api_token_revoke": Case(
+        _api_token, ORGANIZATION_ADMIN, post=lambda w: {}, writer="facilitator_admin"
+    ),
     # --- Matching area (issue 8) --- a prescriber proposes to its facilitators (both of A's prescribers are
     # partners of A); the staff review. An offer of A's company on A's lot: the staff and that company. The
     # pool and shortlists: the staff. A proposal sent to A's company: the company answers, the staff hire.
@@ -466,7 +477,9 @@ def walk(resolver=None, prefix="", namespace="", has_args=False, in_admin=False)
 
 
 ROUTES = list(walk())
-APP_ROUTES = [r for r in ROUTES if not r.is_admin]
+# The API's routes (namespace `api:`) answer programs, not browsers: they have their own probe (`API_REGISTRY`).
+API_ROUTES = [r for r in ROUTES if r.name.startswith("api:")]
+APP_ROUTES = [r for r in ROUTES if not r.is_admin and not r.name.startswith("api:")]
 IDENTIFIER_ROUTES = [r for r in APP_ROUTES if r.takes_identifier]
 
 
@@ -650,6 +663,7 @@ ADMIN_ONLY_WITHOUT_IDENTIFIER = {"www:audit_list"}  # --- Audit log area ---
 # --- Members area (issue 8) --- any organization's administrators; in the worlds only A's and B's facilitator
 # admins are administrators (the partners' admins: tests/www/test_members.py).
 ADMIN_ONLY_WITHOUT_IDENTIFIER |= {"www:member_list", "www:member_invite"}
+ADMIN_ONLY_WITHOUT_IDENTIFIER |= {"www:api_token_list", "www:api_token_create"}  # API access area (issue 16)
 POST_ONLY = {"www:switch_organization", "logout"}
 # --- Spaces area (issue 8) --- pages for some kinds of organization only (the roles of the worlds, "other_"
 # ones included); everyone else gets a 404.
@@ -743,3 +757,242 @@ def test_admin_is_closed_to_non_staff_users(role, world_a, client_for):
 def test_admin_pages_are_many():
     assert "admin:index" in ADMIN_PAGES
     assert len(ADMIN_PAGES) > 5
+
+
+# --- The API (issue 16) -------------------------------------------------------------------------------------
+# Every operation of /api/v1/openapi.json is described in `API_REGISTRY`, keyed by method and path: its
+# arguments for world A's objects, who in world A may use it, and for a list the object of A it must show
+# them. Everyone else, by token, gets no answer about A's object: a list without it, a 404 on it (or the 403
+# their kind of organization gets on any object), and a write that changes nothing. A new operation that is
+# not registered fails `test_every_api_operation_is_registered`.
+
+MONTH_FREE = "2024-05"  # a month of A's contract (02–07/2024) without hours yet
+
+
+def _draft_statement(w):  # a draft statement of A's structure for June 2024, for the submission
+    from clausier.employment.models import MonthlyStatement
+
+    MonthlyStatement.objects.get_or_create(
+        facilitator=w.facilitator, employer=w.orgs["structure"], month=datetime.date(2024, 6, 1)
+    )
+    return {"month": "2024-06"}
+
+
+def _candidacies_of(w) -> int:
+    from clausier.matching.models import Candidacy
+
+    return Candidacy.objects.filter(facilitator=w.facilitator).count()
+
+
+@dataclass(frozen=True)
+class ApiCase:
+    legit: frozenset  # roles of world A that get an answer about A's object
+    path: object = None  # callable(world) -> path parameters
+    shows: object = None  # a list: callable(world) -> the uuid of A's object it shows the legit roles
+    query: object = None  # callable(world) -> query parameters
+    body: object = None  # a write: callable(world) -> JSON body
+    # A creation: callable(world) -> how many such rows world A has. Others create in their own tenant: the
+    # probe checks that A's rows do not change.
+    creates: object = None
+
+
+def _uuid(name):
+    return lambda w: str(w.objects[name].uuid)
+
+
+def _org_uuid(name):
+    return lambda w: str(w.orgs[name].uuid)
+
+
+EMPLOYERS = STAFF | {"structure"}
+ALL_ROLES_SET = frozenset(ALL_ROLES)
+API_REGISTRY = {
+    ("GET", "/api/v1/moi"): ApiCase(ALL_ROLES_SET),
+    ("GET", "/api/v1/buyers"): ApiCase(STAFF, shows=_org_uuid("buyer")),
+    ("GET", "/api/v1/operations"): ApiCase(STAFF | {"buyer"}, shows=_uuid("operation")),
+    ("GET", "/api/v1/markets"): ApiCase(STAFF | {"buyer", "company"}, shows=_uuid("market")),
+    ("GET", "/api/v1/markets/{market_id}"): ApiCase(
+        STAFF | {"buyer", "company"}, path=lambda w: {"market_id": w.objects["market"].uuid}
+    ),
+    ("GET", "/api/v1/markets/{market_id}/progress"): ApiCase(
+        STAFF | {"buyer", "company"}, path=lambda w: {"market_id": w.objects["market"].uuid}
+    ),
+    ("GET", "/api/v1/lots/{lot_id}/progress"): ApiCase(
+        STAFF | {"buyer", "company"}, path=lambda w: {"lot_id": w.objects["lot"].uuid}
+    ),
+    ("GET", "/api/v1/awards"): ApiCase(STAFF | {"buyer", "company"}, shows=_uuid("award")),
+    ("GET", "/api/v1/organizations"): ApiCase(STAFF, shows=_org_uuid("company")),
+    ("GET", "/api/v1/contracts"): ApiCase(STAFF | {"company", "structure"}, shows=_uuid("contract")),
+    ("GET", "/api/v1/contracts/{contract_id}"): ApiCase(
+        STAFF | {"company", "structure"}, path=lambda w: {"contract_id": w.objects["contract"].uuid}
+    ),
+    ("GET", "/api/v1/hours"): ApiCase(STAFF | {"company", "structure"}, shows=_uuid("hours")),
+    ("GET", "/api/v1/statements"): ApiCase(EMPLOYERS, shows=lambda w: str(w.objects["hours"].statement.uuid)),
+    ("PUT", "/api/v1/statements/{month}/hours"): ApiCase(
+        EMPLOYERS,
+        path=lambda w: {"month": MONTH_FREE},
+        body=lambda w: {"entries": [{"contract": str(w.objects["contract"].uuid), "hours": "35"}]},
+    ),
+    ("POST", "/api/v1/statements/{month}/submit"): ApiCase(frozenset({"structure"}), path=_draft_statement),
+    ("GET", "/api/v1/participants"): ApiCase(
+        STAFF | {"company", "structure", "prescriber"}, shows=_uuid("participant")
+    ),
+    ("GET", "/api/v1/participants/{participant_id}"): ApiCase(
+        STAFF | {"company", "structure", "prescriber"},
+        path=lambda w: {"participant_id": w.objects["participant"].uuid},
+    ),
+    ("GET", "/api/v1/outcomes"): ApiCase(STAFF, shows=_uuid("outcome")),
+    ("GET", "/api/v1/indicators"): ApiCase(STAFF, query=lambda w: {"marche": str(w.objects["market"].uuid)}),
+    ("GET", "/api/v1/bilans/{kind}"): ApiCase(
+        STAFF, path=lambda w: {"kind": "market"}, query=lambda w: {"id": str(w.objects["market"].uuid)}
+    ),
+    ("GET", "/api/v1/candidacies"): ApiCase(
+        STAFF | {"prescriber"}, shows=lambda w: str(_matching("probe_candidacy")(w).uuid)
+    ),
+    ("POST", "/api/v1/candidacies"): ApiCase(
+        frozenset({"prescriber", "other_prescriber"}),  # any prescriber of A's facilitator proposes to it
+        creates=_candidacies_of,
+        body=lambda w: {
+            "first_name": "Lou",
+            "last_name": "Sonde",
+            "birth_date": "1990-01-02",
+            "sex": "F",
+            "informed": True,
+        },
+    ),
+}
+PUBLIC_API = {
+    "/api/v1/public/{slug}/figures",
+    "/api/v1/public/{slug}/series",
+    "/api/v1/public/{slug}/opendata",
+}
+
+
+def api_operations():
+    from clausier.api.main import api
+
+    schema = api.get_openapi_schema(path_prefix="/api/v1/")
+    return sorted((method.upper(), path) for path, ops in schema["paths"].items() for method in ops)
+
+
+def test_every_api_operation_is_registered():
+    missing = [op for op in api_operations() if op not in API_REGISTRY and op[1] not in PUBLIC_API]
+    assert not missing, f"Opération de l'API absente du registre de la sonde d'accès : {missing}"
+    assert set(API_REGISTRY) <= set(api_operations()), sorted(set(API_REGISTRY) - set(api_operations()))
+
+
+def _api_call(raw, method, case, w):
+    import json as json_module
+
+    from django.test import Client
+
+    path = API_PATHS[method, case]
+    kwargs = API_REGISTRY[method, case].path(w) if API_REGISTRY[method, case].path else {}
+    url = path.format(**{k: str(v) for k, v in kwargs.items()})
+    query = API_REGISTRY[method, case].query(w) if API_REGISTRY[method, case].query else {}
+    headers = {"Authorization": f"Bearer {raw}"} if raw else {}
+    body = API_REGISTRY[method, case].body
+    client = Client()
+    if method == "GET":
+        return client.get(url, query, headers=headers)
+    data = json_module.dumps(body(w) if body else {})
+    return getattr(client, method.lower())(
+        url + ("?" + urlencode(query) if query else ""),
+        data,
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+API_PATHS = {key: key[1] for key in API_REGISTRY}
+
+
+def _tokens(*worlds):
+    from tests.api.helpers import make_token
+
+    return {(w.label, role): make_token(w.users[role])[1] for w in worlds for role in ALL_ROLES}
+
+
+def _shown(response, uuid) -> bool:
+    return uuid in response.content.decode()
+
+
+@pytest.mark.parametrize("key", sorted(API_REGISTRY), ids=lambda k: f"{k[0]} {k[1]}")
+def test_api_legitimate_tokens_get_an_answer(key, worlds):
+    a, _b = worlds
+    case = API_REGISTRY[key]
+    tokens = _tokens(a)
+    shown = case.shows(a) if case.shows else None  # built before the calls
+    for role in sorted(case.legit):
+        response = _api_call(tokens["A", role], *key, a)
+        assert 200 <= response.status_code < 300, (
+            f"A.{role} {key} → {response.status_code} {response.content[:300]}"
+        )
+        if case.shows:
+            assert _shown(response, shown), f"A.{role} {key} : l'objet de A n'est pas dans la liste"
+
+
+@pytest.mark.parametrize("key", sorted(API_REGISTRY), ids=lambda k: f"{k[0]} {k[1]}")
+def test_api_everyone_else_learns_nothing(key, worlds):
+    a, b = worlds
+    case = API_REGISTRY[key]
+    if case.legit == ALL_ROLES_SET:
+        return  # /moi: everyone's own
+    tokens = _tokens(a, b)
+    writes = key[0] != "GET"
+    _api_call(None, *key, a)  # builds what the call needs (a draft statement…) before the state is taken
+    if case.creates:
+        rows = case.creates(a)
+        for (label, role), raw in tokens.items():
+            if not (label == "A" and role in case.legit):
+                status = _api_call(raw, *key, a).status_code
+                assert status in (201, 403, 422), f"{label}.{role} {key} → {status}"
+        assert case.creates(a) == rows, f"{key} : d'autres ont créé des lignes chez A"
+        return
+    before = database_state() if writes else None
+    wrong = []
+    for (label, role), raw in tokens.items():
+        if label == "A" and role in case.legit:
+            continue
+        status = (response := _api_call(raw, *key, a)).status_code
+        same_kind = (
+            role.removeprefix("other_") in case.legit
+        )  # a kind that may see such objects: 404, never 403
+        if case.shows and status == 200:
+            if _shown(response, case.shows(a)):
+                wrong.append(f"{label}.{role} voit l'objet de A")
+        elif status not in (403, 404, 422) or (
+            not writes and (case.path or case.query) and same_kind and status != 404
+        ):
+            wrong.append(f"{label}.{role} → {status}")
+    assert not wrong, f"{key} : {wrong}"
+    if writes:
+        assert database_state_without_tokens(before) == database_state_without_tokens(database_state())
+
+
+def database_state_without_tokens(state):
+    # A token's last use moves on every call: every other row must stay as it was.
+    return {k: v for k, v in state.items() if k != "accounts.ApiToken"}
+
+
+def test_the_api_answers_programs_not_the_login_page(world_a):
+    """Without a token, every API route but the public figures, the schema and its docs answers 401 (a problem
+    document), never a redirection to the login page."""
+    from django.test import Client
+
+    client = Client()
+    for method, path in api_operations():
+        if path in PUBLIC_API:
+            continue
+        url = path.format(
+            market_id=world_a.objects["market"].uuid,
+            lot_id=world_a.objects["lot"].uuid,
+            contract_id=world_a.objects["contract"].uuid,
+            participant_id=world_a.objects["participant"].uuid,
+            month="2024-05",
+            kind="market",
+        )
+        response = getattr(client, method.lower())(url)
+        assert response.status_code == 401, f"{method} {url} → {response.status_code}"
+        assert response["Content-Type"] == "application/problem+json"
+    assert {r.name for r in API_ROUTES} >= {"api:openapi-json", "api:openapi-view"}

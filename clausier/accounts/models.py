@@ -205,3 +205,81 @@ class Invitation(models.Model):
     @property
     def status_label(self) -> str:
         return self.Status(self.status()).label
+
+
+# --- API tokens (issue 16) ------------------------------------------------------------------------------------
+# A personal token lets another program (a payroll tool, a BI tool) act as one organization with the rights of
+# the member who created it, narrowed by its scopes. Only a SHA-256 of the token is stored: it is shown once.
+
+
+class ApiScope(models.TextChoices):
+    READ = "lecture", "Lecture"
+    HOURS = "heures:ecriture", "Déclaration des heures"
+    REFERENCE = "referentiel:ecriture", "Écriture du référentiel (facilitateurs)"
+    CANDIDACIES = "candidatures:ecriture", "Proposition de candidatures (prescripteurs)"
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def usable(self, today=None):
+        today = today or timezone.localdate()
+        return self.filter(revoked_at__isnull=True, expires_on__gte=today)
+
+
+class ApiToken(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(
+        "organizations.Organization",
+        verbose_name="organisation",
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="créé par", on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField("nom", max_length=80)
+    scopes = models.JSONField("droits", default=list)
+    prefix = models.CharField("début du jeton", max_length=16)  # shown in the list to tell tokens apart
+    key_hash = models.CharField(max_length=64, unique=True)
+    expires_on = models.DateField("expire le")
+    created_at = models.DateTimeField("créé le", auto_now_add=True)
+    last_used_at = models.DateTimeField("dernière utilisation", null=True, blank=True)
+    revoked_at = models.DateTimeField("révoqué le", null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "jeton d'API"
+        verbose_name_plural = "jetons d'API"
+        indexes = [models.Index(fields=["organization", "created_at"], name="apitoken_org_created")]
+
+    def __str__(self):
+        return self.name
+
+    def scope_labels(self) -> list[str]:
+        return [ApiScope(s).label for s in self.scopes if s in ApiScope.values]
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.expires_on >= timezone.localdate()
+
+
+class IdempotentRequest(models.Model):
+    """The answer given to a write sent with an `Idempotency-Key`: the same key and body get the same answer
+    (a payroll tool that retries after a timeout does not declare twice)."""
+
+    token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="idempotent_requests")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)  # SHA-256 of method, path and body
+    status = models.PositiveSmallIntegerField()
+    body = models.BinaryField()
+    content_type = models.CharField(max_length=80)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["token", "key"], name="idempotent_token_key")]
+
+    def __str__(self):
+        return f"{self.token} · {self.key}"

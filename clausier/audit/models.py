@@ -54,6 +54,8 @@ class AuditEntry(models.Model):
     object_repr = models.CharField("objet", max_length=255, blank=True)
     changes = models.JSONField("valeurs avant / après", default=dict, blank=True)
     detail = models.CharField("précision", max_length=500, blank=True)
+    # How the author acted when not through the pages: « API, jeton « Paie » » (issue 16).
+    channel = models.CharField("canal", max_length=120, blank=True)
 
     objects = AuditEntryQuerySet.as_manager()
 

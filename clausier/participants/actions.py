@@ -339,6 +339,8 @@ def validate_eligibility(
             )
             for line in lines
         )
+        # The person's file changed: a program syncing participants with `updated_since` reads it again.
+        Participant.objects.filter(pk=participant.pk).update(updated_at=timezone.now())
         changes = {
             key: [None, value]
             for key, value in snapshot(assessment).items()
@@ -645,6 +647,9 @@ def merge_participants(*, kept: Participant, duplicate: Participant, by) -> Part
             raise Refused("Cette fiche a déjà été fusionnée dans une autre.")
 
         moved = {}
+        now = (
+            timezone.now()
+        )  # `update()` skips auto_now: stamp the moved rows (the API's `updated_since` sync)
         for label, model in (
             ("contracts", Contract),
             ("assessments", EligibilityAssessment),
@@ -653,15 +658,16 @@ def merge_participants(*, kept: Participant, duplicate: Participant, by) -> Part
         ):
             rows = model.objects.filter(participant=duplicate_row)
             moved[label] = [str(u) for u in rows.order_by("pk").values_list("uuid", flat=True)]
-            rows.update(participant=kept_row)
+            rows.update(participant=kept_row, updated_at=now)
         moved["proposals"], dropped = _merge_proposals(kept_row, duplicate_row, by=by)
         # Records merged earlier into the duplicate now point at the kept record.
         earlier = Participant.objects.filter(merged_into=duplicate_row)
         moved["merged_records"] = [str(u) for u in earlier.order_by("pk").values_list("uuid", flat=True)]
-        earlier.update(merged_into=kept_row)
+        earlier.update(merged_into=kept_row, updated_at=now)
 
         duplicate_row.merged_into = kept_row
-        Participant.objects.filter(pk=duplicate_row.pk).update(merged_into=kept_row)
+        Participant.objects.filter(pk=duplicate_row.pk).update(merged_into=kept_row, updated_at=now)
+        Participant.objects.filter(pk=kept_row.pk).update(updated_at=now)
         refresh_profiles([kept_row.pk, duplicate_row.pk])  # entry = the kept record's first contract now
         summary = ", ".join(
             f"{len(uuids)} {word}"

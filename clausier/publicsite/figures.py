@@ -19,6 +19,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from clausier.organizations.models import Organization
 from clausier.publicsite.models import FiguresVersion
 from clausier.reporting.bilans import mask
 from clausier.reporting.indicators import participants_per_year, territory_figures
@@ -49,6 +50,11 @@ class PublicFigures:
     def qpv_shown(self):
         """The QPV residents as published: under 5, « < 5 » (statistical secret, as in the bilans)."""
         return mask(self.qpv_residents, public=True)
+
+
+def published_cellules():
+    """The facilitators whose public site is online: the active ones (an inactive one's pages are 404)."""
+    return Organization.objects.facilitators().filter(is_active=True)
 
 
 def data_version(facilitator) -> str:

@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("clausier.www.imports.urls")),  # spreadsheet imports, statement template (issue 7)
     path("", include("clausier.www.audit.urls")),  # the audit log, for the facilitator's administrators
     path("", include("clausier.www.members.urls")),  # members, invitations, « Mes notifications » (issue 8)
+    path("", include("clausier.www.apiaccess.urls")),  # personal API tokens, for the admins (issue 16)
     path("", include("clausier.www.spaces.urls")),  # partners' own pages, directory of structures (issue 8)
     path("", include("clausier.www.matching.urls")),  # candidacies, job offers, pool, proposals (issue 8)
 ]

@@ -82,6 +82,7 @@ MENU = [
             ("Site public", "publicsite:index", STAFF),
             ("Journal d'audit", "www:audit_list", ADMINS),
             ("Membres", "www:member_list", ORGANIZATION_ADMINS),  # issue 8: any kind of organization
+            ("Accès API", "www:api_token_list", ORGANIZATION_ADMINS),  # issue 16: personal API tokens
         ],
     ),
 ]

@@ -15,7 +15,7 @@ from django.views.generic import TemplateView
 from clausier.organizations.models import FacilitatorSettings, Organization
 from clausier.procurement.parameters import platform_parameters, simulate, sizing_parameters
 from clausier.publicsite.actions import profile_of
-from clausier.publicsite.figures import cached_on_data, public_figures
+from clausier.publicsite.figures import cached_on_data, public_figures, published_cellules
 from clausier.publicsite.models import Audience, Partner, PublicDocument
 from clausier.reporting.charts import Point, bar_chart
 from clausier.reporting.opendata import COLUMNS as OPENDATA_COLUMNS
@@ -117,11 +117,6 @@ class FacilitatorSimulatorView(SimulatorView):
 
 
 # The cellule's public pages ---------------------------------------------------------------------------------
-
-
-def published_cellules():
-    """The facilitators whose public site is online: the active ones (an inactive one's pages are 404)."""
-    return Organization.objects.facilitators().filter(is_active=True)
 
 
 def public_facilitator_or_404(slug: str) -> Organization:

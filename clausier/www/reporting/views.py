@@ -17,7 +17,6 @@ from django.views.decorators.http import require_safe
 from clausier.geo.models import Commune
 from clausier.organizations.access import (
     current_organization,
-    get_object_for_user_or_404,
     is_facilitator_staff,
 )
 from clausier.organizations.models import Organization, OrganizationKind
@@ -27,6 +26,7 @@ from clausier.reference.models import ContractType, Modality
 from clausier.reporting.bilans import build_bilan
 from clausier.reporting.filters import IndicatorFilter
 from clausier.reporting.indicators import overlapping
+from clausier.reporting.subjects import bilan_subject
 from clausier.www.kit.fields import FrenchDateField
 from clausier.www.kit.forms import UuidModelChoiceField, buyers_of
 from clausier.www.kit.lists import Column, FilteredListView, ListFilterForm, year_choices
@@ -159,49 +159,9 @@ def _year(request) -> int | None:
     return int(value)
 
 
-def _buyer_facilitator(user, buyer):
-    """The facilitator whose data make the bilan: staff → their own; a buyer → the facilitator of its markets."""
-    if is_facilitator_staff(user):
-        return current_organization(user)
-    facilitator_id = (
-        Market.objects.visible_to(user)
-        .filter(buyer=buyer)
-        .order_by("facilitator_id")
-        .values("facilitator_id")
-        .first()
-    )
-    if facilitator_id is None:
-        raise Http404("Aucun marché.")
-    return Organization.objects.get(pk=facilitator_id["facilitator_id"])
-
-
 def resolve_bilan(request, kind: str, uuid=None):
     """(filter, title, subject) of the bilan `kind` for the user, or 404 (access layer)."""
-    user = request.user
-    org = current_organization(user)
-    if org is None or org.kind not in (K.FACILITATOR, K.BUYER):
-        raise Http404("Bilan indisponible.")
-    year = _year(request)
-    period = {} if year is None else {"start": datetime.date(year, 1, 1), "end": datetime.date(year, 12, 31)}
-    suffix = f" — {year}" if year else ""
-    if kind == "buyer":
-        buyer = get_object_for_user_or_404(Organization.objects.filter(kind=K.BUYER), user, uuid=uuid)
-        f = IndicatorFilter(_buyer_facilitator(user, buyer), buyer_id=buyer.pk, **period)
-        return f, f"Bilan du donneur d'ordre {buyer.name}{suffix}", f"Donneur d'ordre : {buyer.name}"
-    if kind == "operation":
-        operation = get_object_for_user_or_404(Operation, user, uuid=uuid)
-        f = IndicatorFilter(operation.facilitator, operation_id=operation.pk, **period)
-        return f, f"Bilan de l'opération {operation.name}{suffix}", f"Opération : {operation.name}"
-    if kind == "market":
-        market = get_object_for_user_or_404(Market, user, uuid=uuid)
-        f = IndicatorFilter(market.facilitator, market_id=market.pk, **period)
-        label = f"{market.reference} — {market.title}"
-        return f, f"Bilan du marché {market.reference}{suffix}", f"Marché : {label}"
-    if kind == "territory" and org.kind == K.FACILITATOR:
-        year = year or datetime.date.today().year
-        f = IndicatorFilter.for_year(org, year)
-        return f, f"Bilan {year} de {org.name}", f"Territoire de {org.name}, année {year}"
-    raise Http404("Bilan indisponible.")
+    return bilan_subject(request.user, kind, uuid, _year(request))
 
 
 @require_safe
