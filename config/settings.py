@@ -231,3 +231,9 @@ CONSOLIDATION_KEY = os.environ.get("CONSOLIDATION_KEY", "")
 API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600/min")
 API_PUBLIC_RATE_LIMIT = os.environ.get("API_PUBLIC_RATE_LIMIT", "120/min")
 NINJA_PAGINATION_MAX_PER_PAGE_SIZE = 500
+
+# ProConnect, the State's single sign-on (issue 17): the button shows only when the domain and client are set.
+PROCONNECT_DOMAIN = os.environ.get("PROCONNECT_DOMAIN", "")
+PROCONNECT_CLIENT_ID = os.environ.get("PROCONNECT_CLIENT_ID", "")
+PROCONNECT_CLIENT_SECRET = os.environ.get("PROCONNECT_CLIENT_SECRET", "")
+PROCONNECT_ACR_VALUES = os.environ.get("PROCONNECT_ACR_VALUES", "")

@@ -1,9 +1,8 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from clausier.api.main import urls as api_urls
-from clausier.www.accounts.views import LoginView, admin_login
+from clausier.www.accounts.views import LoginView, LogoutView, admin_login
 
 admin.site.site_header = "Clausier — administration"
 admin.site.site_title = "Clausier"
@@ -13,7 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api_urls()),  # the REST API (issue 16)
     path("connexion/", LoginView.as_view(), name="login"),
-    path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
+    path("deconnexion/", LogoutView.as_view(), name="logout"),
     path("", include("clausier.www.accounts.urls")),
     path("", include("clausier.www.publicsite.urls")),
     path(

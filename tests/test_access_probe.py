@@ -49,6 +49,7 @@ PUBLIC_URL_NAMES |= {
     "public:partner_logo",
     "public:opendata_communes",  # the open data file (CSV), statistical secret applied
 }
+PUBLIC_URL_NAMES |= {"accounts:proconnect_start", "accounts:proconnect_callback"}  # issue 17: ProConnect
 PUBLIC_URL_NAMES |= {"accounts:invitation_accept"}  # --- Members area (issue 8) --- an invitation link
 # --- Home page (issue 12) --- `/`: the public home page when not signed in, the dashboard once signed in.
 PUBLIC_URL_NAMES |= {"www:dashboard"}
@@ -784,6 +785,16 @@ def _candidacies_of(w) -> int:
     return Candidacy.objects.filter(facilitator=w.facilitator).count()
 
 
+def _fresh(prefix: str) -> str:  # a new number for each creation (they are unique per market or buyer)
+    import uuid
+
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def _version(obj) -> int:  # the stored version (each legitimate update moves it)
+    return type(obj).objects.values_list("version", flat=True).get(pk=obj.pk)
+
+
 @dataclass(frozen=True)
 class ApiCase:
     legit: frozenset  # roles of world A that get an answer about A's object
@@ -820,6 +831,28 @@ API_REGISTRY = {
     ("GET", "/api/v1/lots/{lot_id}/progress"): ApiCase(
         STAFF | {"buyer", "company"}, path=lambda w: {"lot_id": w.objects["lot"].uuid}
     ),
+    ("GET", "/api/v1/obligations"): ApiCase(STAFF | {"buyer", "company"}, shows=_uuid("lot")),
+    ("POST", "/api/v1/markets"): ApiCase(
+        STAFF,
+        creates=lambda w: w.objects["market"].__class__.objects.filter(facilitator=w.facilitator).count(),
+        body=lambda w: {"buyer": str(w.orgs["buyer"].uuid), "reference": _fresh("SONDE"), "title": "Sonde"},
+    ),
+    ("PATCH", "/api/v1/markets/{market_id}"): ApiCase(
+        STAFF,
+        path=lambda w: {"market_id": w.objects["market"].uuid},
+        body=lambda w: {"version": _version(w.objects["market"]), "title": "Objet de la sonde"},
+    ),
+    ("POST", "/api/v1/markets/{market_id}/lots"): ApiCase(
+        STAFF,
+        path=lambda w: {"market_id": w.objects["market"].uuid},
+        creates=lambda w: w.objects["lot"].__class__.objects.filter(facilitator=w.facilitator).count(),
+        body=lambda w: {"number": _fresh("L")[:20], "title": "Lot de la sonde"},
+    ),
+    ("PATCH", "/api/v1/lots/{lot_id}"): ApiCase(
+        STAFF,
+        path=lambda w: {"lot_id": w.objects["lot"].uuid},
+        body=lambda w: {"version": _version(w.objects["lot"]), "title": "Lot de la sonde"},
+    ),
     ("GET", "/api/v1/awards"): ApiCase(STAFF | {"buyer", "company"}, shows=_uuid("award")),
     ("GET", "/api/v1/organizations"): ApiCase(STAFF, shows=_org_uuid("company")),
     ("GET", "/api/v1/contracts"): ApiCase(STAFF | {"company", "structure"}, shows=_uuid("contract")),
@@ -844,7 +877,9 @@ API_REGISTRY = {
     ("GET", "/api/v1/outcomes"): ApiCase(STAFF, shows=_uuid("outcome")),
     ("GET", "/api/v1/indicators"): ApiCase(STAFF, query=lambda w: {"marche": str(w.objects["market"].uuid)}),
     ("GET", "/api/v1/bilans/{kind}"): ApiCase(
-        STAFF, path=lambda w: {"kind": "market"}, query=lambda w: {"id": str(w.objects["market"].uuid)}
+        STAFF | {"buyer"},
+        path=lambda w: {"kind": "market"},
+        query=lambda w: {"id": str(w.objects["market"].uuid)},
     ),
     ("GET", "/api/v1/candidacies"): ApiCase(
         STAFF | {"prescriber"}, shows=lambda w: str(_matching("probe_candidacy")(w).uuid)
@@ -946,7 +981,7 @@ def test_api_everyone_else_learns_nothing(key, worlds):
         for (label, role), raw in tokens.items():
             if not (label == "A" and role in case.legit):
                 status = _api_call(raw, *key, a).status_code
-                assert status in (201, 403, 422), f"{label}.{role} {key} → {status}"
+                assert status in (201, 403, 404, 422), f"{label}.{role} {key} → {status}"
         assert case.creates(a) == rows, f"{key} : d'autres ont créé des lignes chez A"
         return
     before = database_state() if writes else None

@@ -216,11 +216,19 @@ def _revoke(invitation: Invitation, *, by, now, detail: str) -> Invitation:
 
 @transaction.atomic
 def accept_invitation(
-    *, token: str, user=None, first_name: str = "", last_name: str = "", password: str = "", now=None
+    *,
+    token: str,
+    user=None,
+    first_name: str = "",
+    last_name: str = "",
+    password: str = "",
+    via_proconnect: bool = False,
+    now=None,
 ) -> Membership:
     """Use an invitation's link: `user` (logged in, with the invited address) joins the organization, or, without
     `user`, an account is created for the invited address with this name and password (Django's password
-    validators). Raises InvitationInvalid (nothing changes) or ValidationError."""
+    validators) — or with no password when the person signs in with ProConnect (`via_proconnect`). Raises
+    InvitationInvalid (nothing changes) or ValidationError."""
     now = now or timezone.now()
     invitation = (
         Invitation.objects.select_for_update()
@@ -243,8 +251,11 @@ def accept_invitation(
         user = User(
             email=invitation.email, username=invitation.email, first_name=first_name, last_name=last_name
         )
-        validate_password(password, user)
-        user.set_password(password)
+        if via_proconnect:
+            user.set_unusable_password()  # signs in with ProConnect; may choose a password later
+        else:
+            validate_password(password, user)
+            user.set_password(password)
         user.save()
         created_user = True
     else:
@@ -265,7 +276,7 @@ def accept_invitation(
                 "first_name": [None, first_name],
                 "last_name": [None, last_name],
             },
-            detail="compte créé en acceptant une invitation",
+            detail="compte créé en acceptant une invitation" + (" avec ProConnect" if via_proconnect else ""),
         )
     if membership is None:
         membership = Membership.objects.create(user=user, organization=organization, role=invitation.role)

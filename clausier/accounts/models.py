@@ -23,6 +23,7 @@ class LoginOutcome(models.TextChoices):
 class LoginStep(models.TextChoices):
     PASSWORD = "password", "Mot de passe"
     CODE = "code", "Code à usage unique"
+    PROCONNECT = "proconnect", "ProConnect"
 
 
 class LoginAttempt(models.Model):
@@ -283,3 +284,27 @@ class IdempotentRequest(models.Model):
 
     def __str__(self):
         return f"{self.token} · {self.key}"
+
+
+# --- ProConnect (issue 17) ---------------------------------------------------------------------------------
+
+
+class ProConnectIdentity(models.Model):
+    """A ProConnect identity linked to a Clausier account: found again by its OIDC `sub` at each sign-in."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="proconnect_identities"
+    )
+    sub = models.CharField("identifiant ProConnect (sub)", max_length=255, unique=True)
+    email = models.CharField("adresse donnée par ProConnect", max_length=254, blank=True)
+    siret = models.CharField("SIRET donné par ProConnect", max_length=14, blank=True)
+    idp_id = models.CharField("fournisseur d'identité", max_length=255, blank=True)
+    linked_at = models.DateTimeField("liée le", auto_now_add=True)
+    last_login_at = models.DateTimeField("dernière connexion", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "identité ProConnect"
+        verbose_name_plural = "identités ProConnect"
+
+    def __str__(self):
+        return f"{self.user} — ProConnect"

@@ -8,4 +8,6 @@ from clausier.accounts import sessions, two_factor
 def session_start(sender, request, user, **kwargs):
     """Start the clocks of the session, and note whether the second factor must be configured first."""
     if request is not None and hasattr(request, "session"):
-        sessions.start(request.session, must_enrol=two_factor.must_enrol(user))
+        # A ProConnect sign-in whose second factor the facilitators accept needs no Clausier code (issue 17).
+        by_provider = getattr(request, "second_factor_by_provider", False)
+        sessions.start(request.session, must_enrol=two_factor.must_enrol(user) and not by_provider)

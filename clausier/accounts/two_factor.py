@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from clausier.accounts.models import RecoveryCode, TOTPDevice
-from clausier.organizations.models import Membership, OrganizationKind
+from clausier.organizations.models import Organization, OrganizationKind
 
 ENROL_SALT = "clausier.accounts.totp-enrol"
 RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
@@ -39,17 +39,20 @@ def has_device(user) -> bool:
     return TOTPDevice.objects.filter(user=user).exists()
 
 
+def requiring_facilitators(user):
+    """The facilitators whose staff the user is on and that make the second factor mandatory."""
+    return Organization.objects.filter(
+        kind=OrganizationKind.FACILITATOR,
+        settings__require_two_factor=True,
+        memberships__user=user,
+        memberships__is_active=True,
+        is_active=True,
+    )
+
+
 def is_required_for(user) -> bool:
     """Is the user on the staff of a facilitator that makes the second factor mandatory?"""
-    return (
-        Membership.objects.active()
-        .filter(
-            user=user,
-            organization__kind=OrganizationKind.FACILITATOR,
-            organization__settings__require_two_factor=True,
-        )
-        .exists()
-    )
+    return requiring_facilitators(user).exists()
 
 
 def must_enrol(user) -> bool:

@@ -53,6 +53,10 @@ ERRORS = {
 }
 
 
+class Docs(Swagger):
+    template = "api/docs.html"  # ninja's page, in French with its language declared (accessibility)
+
+
 class ClausierAPI(NinjaAPI):
     def get_openapi_schema(self, *, path_prefix=None, path_params=None):
         """The generated schema, with the problem details every operation may answer (RFC 9457)."""
@@ -74,7 +78,7 @@ api = ClausierAPI(
     urls_namespace="api",
     auth=AUTH,
     throttle=[TokenRateThrottle()],
-    docs=Swagger(settings={"persistAuthorization": True}),
+    docs=Docs(settings={"persistAuthorization": True}),
     openapi_extra={"info": {"license": {"name": "AGPL-3.0-or-later"}}},
 )
 problems.install(api)

@@ -133,10 +133,15 @@ def install(api) -> None:
         # An action's refusal (a model or action rule); a stale version is a conflict (409).
         if isinstance(exc, EditConflict):
             return problem_response(api, request, 409, exc.text)
-        messages = exc.messages
-        return problem_response(
-            api, request, 422, " ".join(messages), [{"field": "", "message": m} for m in messages]
-        )
+        if hasattr(exc, "error_dict"):  # a model's full_clean: each message on its field
+            errors = [
+                {"field": "" if name == "__all__" else f"body.{name}", "message": message}
+                for name, messages in exc.message_dict.items()
+                for message in messages
+            ]
+        else:
+            errors = [{"field": "", "message": message} for message in exc.messages]
+        return problem_response(api, request, 422, " ".join(e["message"] for e in errors), errors)
 
     api.add_exception_handler(ValidationError, on_validation)
     api.add_exception_handler(Problem, on_problem)

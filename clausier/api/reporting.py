@@ -206,7 +206,7 @@ def bilan(
     id: UUID | None = None,  # noqa: A002 — the API's name for an object's identifier
     annee: int | None = Query(None, ge=2000, le=2100),
 ):
-    require(request, staff_only=True)
+    staff = require(request, kinds={K.FACILITATOR, K.BUYER}).kind == K.FACILITATOR
     if kind != "territory" and id is None:
         raise Problem(
             422,
@@ -214,7 +214,8 @@ def bilan(
             [{"field": "query.id", "message": "obligatoire"}],
         )
     f, title, subject = bilan_subject(request.auth, kind, id, annee)
-    report = build_bilan(f, title=title, subject=subject, public=False)
+    # A buyer reads its bilans as on its pages: small counts masked, no table of eligibility criteria.
+    report = build_bilan(f, title=title, subject=subject, public=not staff)
     return {
         "title": report.title,
         "subject": report.subject,

@@ -270,6 +270,14 @@ class FacilitatorSettings(models.Model):
         default=False,
         help_text="Chaque membre de l'équipe doit configurer un code à usage unique (TOTP) pour se connecter.",
     )
+    accept_proconnect_second_factor = models.BooleanField(
+        "accepter le second facteur de ProConnect",
+        default=True,
+        help_text=(
+            "Une connexion avec ProConnect qui a déjà demandé un second facteur (carte agent, application) "
+            "vaut double authentification ; sinon, Clausier demande son propre code."
+        ),
+    )
     # The days of the periodic notifications (`clausier notify-due`); bounds and messages in
     # `clausier.notifications.actions`, which changes them.
     statement_due_day = models.PositiveSmallIntegerField(

@@ -15,7 +15,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Case, Exists, F, OuterRef, Q, Sum, Value, When
+from django.db.models.functions import Coalesce
 
 from clausier.employment.models import HoursRecord, StatementStatus
 from clausier.procurement.followup import FollowUp, follow_up, month_start
@@ -210,3 +211,28 @@ def _take(buckets: dict, keys: list, hours: Decimal) -> None:
         hours -= taken
         if hours <= 0:
             return
+
+
+def obligations_of(user, *, day: datetime.date):
+    """The lots with a clause the user may see: the running ones first, soonest deadline first (no deadline
+    last), then the ended ones, most recently ended first — what a company or a buyer has to act on."""
+    ended = Q(deadline__lt=day)
+    return (
+        Lot.objects.visible_to(user)
+        .filter(clause__isnull=False)
+        .select_related("clause", "market__buyer")
+        .annotate(deadline=Coalesce("end_date", "market__end_date"))
+        .annotate(
+            ended=Case(When(ended, then=Value(1)), default=Value(0)),
+            running_until=Case(When(~ended, then=F("deadline"))),
+            ended_on=Case(When(ended, then=F("deadline"))),
+        )
+        .order_by(
+            "ended",
+            F("running_until").asc(nulls_last=True),
+            F("ended_on").desc(nulls_last=True),
+            "market__reference",
+            "number",
+            "pk",
+        )
+    )

@@ -15,6 +15,8 @@ PUBLIC = {
     "accounts:password_reset_confirm",
     "accounts:password_reset_complete",
     "accounts:invitation_accept",  # issue 8: the link of an invitation (create an account or log in)
+    "accounts:proconnect_start",  # issue 17: to ProConnect, and back
+    "accounts:proconnect_callback",
 }
 
 

@@ -58,6 +58,14 @@ class ApiClient:
             headers={**self.headers, **extra},
         )
 
+    def patch(self, path, body=None, **extra):
+        return self.client.patch(
+            path,
+            json.dumps(body if body is not None else {}),
+            content_type="application/json",
+            headers={**self.headers, **extra},
+        )
+
 
 def api_as(user, **kwargs) -> ApiClient:
     return ApiClient(make_token(user, **kwargs)[1])

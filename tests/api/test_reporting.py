@@ -68,11 +68,36 @@ def test_bad_filters_are_named(world_a, query, field):
     assert response.json()["errors"][0]["field"] == field
 
 
-@pytest.mark.parametrize("role", ["buyer", "company", "structure", "prescriber"])
-def test_indicators_and_bilans_are_for_the_staff(world_a, role):
+@pytest.mark.parametrize("role", ["company", "structure", "prescriber"])
+def test_indicators_and_bilans_are_for_the_staff_and_the_buyers(world_a, role):
     client = api_as(world_a.users[role])
     assert client.get("/api/v1/indicators").status_code == 403
     assert client.get("/api/v1/bilans/territory").status_code == 403
+
+
+def test_a_buyer_reads_its_market_bilan_masked_and_without_criteria(world_a):
+    market = world_a.objects["market"]
+    client = api_as(world_a.users["buyer"])
+    assert client.get("/api/v1/indicators").status_code == 403  # the territory's figures are the staff's
+    assert client.get("/api/v1/bilans/territory").status_code == 404  # a buyer has no territory
+    body = client.get("/api/v1/bilans/market", {"id": str(market.uuid)}).json()
+    assert "criteres" not in [t["slug"] for t in body["tables"]]
+    people = next(f for f in body["key_figures"] if "ersonnes" in f["label"] or "énéficiaires" in f["label"])
+    assert people["value"] == "< 5"  # two people on the market: the small-cell rule of the buyer's pages
+    text = client.get("/api/v1/bilans/market", {"id": str(market.uuid)}).content.decode().lower()
+    assert "rsa" not in text and "rqth" not in text
+    other = api_as(world_a.users["other_buyer"])
+    assert other.get("/api/v1/bilans/market", {"id": str(market.uuid)}).status_code == 404
+
+
+def test_obligations_lot_by_lot(world_a):
+    lot = world_a.objects["lot"]
+    rows = api_as(world_a.users["company"]).get("/api/v1/obligations").json()
+    assert [r["lot"] for r in rows] == [str(lot.uuid)]
+    assert float(rows[0]["realised"]) == 360.0 and rows[0]["market_reference"] == lot.market.reference
+    theirs = api_as(world_a.users["other_company"]).get("/api/v1/obligations").json()
+    assert [r["lot"] for r in theirs] == [str(world_a.objects["other_lot"].uuid)]
+    assert api_as(world_a.users["structure"]).get("/api/v1/obligations").status_code == 403
 
 
 def test_a_market_bilan_says_what_the_page_says(world_a):

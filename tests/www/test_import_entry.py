@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from clausier.imports.kinds import KINDS
 from clausier.imports.pipeline import read, suggest_mapping
-from clausier.www.imports.views import FILLED_LISTS
+from clausier.www.imports.preview import FILLED_LISTS
 from clausier.www.kit.navigation import menu_for
 from tests.imports.corpus import csv_bytes
 

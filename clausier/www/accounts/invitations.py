@@ -18,6 +18,7 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
+from clausier.accounts import proconnect
 from clausier.accounts.invitations import (
     InvitationInvalid,
     accept_invitation,
@@ -90,6 +91,9 @@ class InvitationAcceptView(View):
             "mode": self.mode,
             "form": form or NewAccountForm(email=self.invitation.email),
             "login_url": f"{reverse('login')}?{urlencode({'next': self.request.path})}",
+            # Issue 17: accept with ProConnect (the link's token travels to the sign-in, which accepts it)
+            "proconnect": proconnect.is_configured(),
+            "proconnect_query": urlencode({"invitation": self.token}),
         }
         return render(self.request, self.template_name, context, status=status)
 

@@ -1,11 +1,14 @@
 from django.urls import path
 
-from clausier.www.accounts import invitations, views
+from clausier.www.accounts import invitations, proconnect, views
 
 app_name = "accounts"
 
 urlpatterns = [
     path("connexion/code/", views.LoginCodeView.as_view(), name="login_code"),
+    # Issue 17: sign in with ProConnect (the button shows only when it is configured)
+    path("connexion/proconnect/", proconnect.start, name="proconnect_start"),
+    path("connexion/proconnect/retour/", proconnect.callback, name="proconnect_callback"),
     path("compte/", views.SecurityView.as_view(), name="security"),
     path("compte/mot-de-passe/", views.PasswordChangeView.as_view(), name="password_change"),
     path(

@@ -13,12 +13,12 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, TemplateView
 
-from clausier.accounts import sessions, throttle, two_factor
+from clausier.accounts import proconnect, sessions, throttle, two_factor
 from clausier.accounts.models import LoginStep, TOTPDevice
 from clausier.organizations.access import is_facilitator_admin, is_facilitator_staff
 from clausier.organizations.models import FacilitatorSettings, Membership, User
@@ -43,6 +43,16 @@ class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     form_class = LoginForm
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        # The button is shown from the configuration alone: rendering this page never contacts ProConnect.
+        context = super().get_context_data(**kwargs)
+        next_url = context.get("next") or ""
+        context.update(
+            proconnect=proconnect.is_configured(),
+            proconnect_query=urlencode({"next": next_url}) if next_url else "",
+        )
+        return context
 
     def form_valid(self, form):
         user = form.get_user()
@@ -106,6 +116,21 @@ class LoginCodeView(FormView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(title="Vérification en deux étapes", **kwargs)
+
+
+class LogoutView(auth_views.LogoutView):
+    """Log out of Clausier and, after a ProConnect sign-in, out of ProConnect too (RP-initiated logout)."""
+
+    def post(self, request, *args, **kwargs):
+        id_token = request.session.get(proconnect.ID_TOKEN_KEY)
+        response = super().post(request, *args, **kwargs)
+        if id_token and proconnect.is_configured():
+            url = proconnect.logout_url(
+                id_token=id_token, post_logout_redirect_uri=request.build_absolute_uri(reverse("login"))
+            )
+            if url:
+                return redirect(url)
+        return response
 
 
 def admin_login(request):

@@ -55,7 +55,7 @@ MENU = [
             ("Sorties à renseigner", "www:outcome_followup", STAFF),
         ],
     ),
-    (  # issue 8: candidacies, job offers, the candidate pool, proposals (clausier.www.matching.views)
+    (  # issue 8: candidacies, job offers, the candidate pool, proposals (clausier.www.matching)
         "Recrutement",
         [
             ("Candidatures", "www:candidacy_list", {K.FACILITATOR, K.PRESCRIBER}),

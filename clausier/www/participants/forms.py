@@ -10,12 +10,18 @@ from django import forms
 from django.utils import timezone
 from dsfr.utils import dsfr_input_class_attr
 
+from clausier.geo.models import Commune
 from clausier.organizations.models import Organization, OrganizationKind
 from clausier.participants.actions import CriterionLine, default_valid_until
 from clausier.participants.models import AssessmentCriterion, Participant, Sex
-from clausier.reference.models import EligibilityCriterion, QualificationLevel
+from clausier.procurement.models import Market
+from clausier.reference.models import ContractType, EligibilityCriterion, Modality, QualificationLevel
+from clausier.reporting.indicators import overlapping
 from clausier.www.clauses.forms import CodeChoiceField, ScopedChoiceField
 from clausier.www.kit.fields import CommuneField, FrenchDateField
+from clausier.www.kit.filters import year_field
+from clausier.www.kit.forms import UuidModelChoiceField, buyers_of
+from clausier.www.kit.lists import ListFilterForm
 from clausier.www.kit.mixins import DsfrFormMixin
 
 REQUIRED = "Ce champ est obligatoire."
@@ -375,3 +381,50 @@ class QpvOverrideForm(DsfrFormMixin, forms.Form):
         if data.get("residence") == "outside":
             data["qpv_code"] = ""
         return data
+
+
+# --- The lists' filters: participants, contracts ------------------------------------------------
+
+
+class ParticipantFilterForm(ListFilterForm):
+    commune = forms.ModelChoiceField(
+        Commune.objects.none(),
+        label="Commune",
+        required=False,
+        empty_label="Toutes",
+        to_field_name="insee_code",
+    )
+    sex = forms.ChoiceField(label="Sexe", required=False, choices=[("", "Tous"), *Sex.choices])
+    lookups = {"commune": "commune", "sex": "sex"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        communes = Participant.objects.visible_to(self.user).values("commune_id")
+        self.fields["commune"].queryset = Commune.objects.filter(insee_code__in=communes).order_by("name")
+
+
+class ContractFilterForm(ListFilterForm):
+    buyer = UuidModelChoiceField(
+        Market.objects.none(), label="Donneur d'ordre", required=False, empty_label="Tous"
+    )
+    contract_type = forms.ModelChoiceField(
+        ContractType.objects.none(),
+        label="Type de contrat",
+        required=False,
+        empty_label="Tous",
+        to_field_name="code",
+    )
+    modality = forms.ModelChoiceField(
+        Modality.objects.none(), label="Modalité", required=False, empty_label="Toutes", to_field_name="code"
+    )
+    year = year_field("Année d'activité")
+    lookups = {"buyer": "lot__market__buyer", "contract_type": "contract_type", "modality": "modality"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["buyer"].queryset = buyers_of(self.user)
+        self.fields["contract_type"].queryset = ContractType.objects.active()
+        self.fields["modality"].queryset = Modality.objects.active()
+
+    def filter_year(self, queryset, year):
+        return queryset.filter(overlapping(year))

@@ -13,9 +13,10 @@ from clausier.employment.queries import month_to_declare
 from clausier.organizations.access import is_facilitator_staff
 from clausier.participants.models import EligibilityAssessment, Outcome
 from clausier.www.hours.views import EMPLOYER_PAGES, today
-from clausier.www.kit import filters, queries
+from clausier.www.kit import queries
 from clausier.www.kit.base import DetailView
 from clausier.www.kit.lists import Column, FilteredListView
+from clausier.www.participants.forms import ContractFilterForm, ParticipantFilterForm
 from clausier.www.participants.views import participant_staff_context
 
 
@@ -23,7 +24,7 @@ class ParticipantListView(FilteredListView):
     import_kind = "participants"
     title = "Participants"
     table_template_name = "www/participants/_table.html"
-    filter_form_class = filters.ParticipantFilterForm
+    filter_form_class = ParticipantFilterForm
     search_fields = ("last_name", "first_name", "birth_name", "normalized_name")
     search_placeholder = "Nom ou prénom"
     sort_fields = {
@@ -87,7 +88,7 @@ class ContractListView(FilteredListView):
     import_kind = "contrats"
     title = "Contrats"
     table_template_name = "www/contracts/_table.html"
-    filter_form_class = filters.ContractFilterForm
+    filter_form_class = ContractFilterForm
     search_fields = (
         "participant__last_name",
         "participant__first_name",

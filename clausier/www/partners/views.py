@@ -2,9 +2,10 @@
 
 from clausier.participants.models import Participant
 from clausier.procurement.models import Award
-from clausier.www.kit import filters, queries
+from clausier.www.kit import queries
 from clausier.www.kit.base import DetailView
 from clausier.www.kit.lists import Column, FilteredListView
+from clausier.www.partners.forms import CompanyFilterForm, PrescriberFilterForm, StructureFilterForm
 
 ORGANIZATION_SORTS = {
     "nom": ("name",),
@@ -17,7 +18,7 @@ class CompanyListView(FilteredListView):
     import_kind = "entreprises"
     title = "Entreprises"
     table_template_name = "www/companies/_table.html"
-    filter_form_class = filters.CompanyFilterForm
+    filter_form_class = CompanyFilterForm
     search_fields = ("name", "siret")
     search_placeholder = "Nom ou SIRET"
     sort_fields = {
@@ -66,7 +67,7 @@ class StructureListView(FilteredListView):
     import_kind = "structures"
     title = "Structures d'insertion"
     table_template_name = "www/structures/_table.html"
-    filter_form_class = filters.StructureFilterForm
+    filter_form_class = StructureFilterForm
     search_fields = ("name", "siret")
     search_placeholder = "Nom ou SIRET"
     sort_fields = {
@@ -106,7 +107,7 @@ class StructureDetailView(DetailView):
 class PrescriberListView(FilteredListView):
     title = "Prescripteurs"
     table_template_name = "www/prescribers/_table.html"
-    filter_form_class = filters.PrescriberFilterForm
+    filter_form_class = PrescriberFilterForm
     search_fields = ("name", "siret")
     search_placeholder = "Nom ou SIRET"
     sort_fields = {**ORGANIZATION_SORTS, "participants": ("participants_count",)}

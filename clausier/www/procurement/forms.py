@@ -18,6 +18,7 @@ from clausier.procurement.actions import (
 )
 from clausier.procurement.models import Clause, Lot, Market, Operation
 from clausier.reference.models import LegalBasis, LotFamily, OrganizationCategory
+from clausier.reporting.indicators import overlapping
 from clausier.utils.formatting import fr_money, fr_percent
 from clausier.www.kit.fields import (
     CommuneField,
@@ -29,13 +30,16 @@ from clausier.www.kit.fields import (
     months_field,
     transferred_monthly_hours_field,
 )
+from clausier.www.kit.filters import year_field
 from clausier.www.kit.forms import (
     DsfrModelForm,
     UuidModelChoiceField,
     buyers_of,
     check_dates,
 )
+from clausier.www.kit.lists import ListFilterForm
 from clausier.www.kit.mixins import DsfrFormMixin
+from clausier.www.partners.forms import OrganizationFilterForm
 
 # --- Buyers -------------------------------------------------------------------------------------
 
@@ -519,3 +523,53 @@ class ClauseForm(DsfrModelForm):
         except ValidationError as error:
             self.add_error(None, error)
         return data
+
+
+# --- The lists' filters -------------------------------------------------------------------------
+
+
+class BuyerFilterForm(OrganizationFilterForm):
+    kind = OrganizationKind.BUYER
+
+
+class OperationFilterForm(ListFilterForm):
+    buyer = UuidModelChoiceField(
+        Operation.objects.none(), label="Donneur d'ordre", required=False, empty_label="Tous"
+    )
+    kind = forms.ChoiceField(
+        label="Nature", required=False, choices=[("", "Toutes"), *Operation._meta.get_field("kind").choices]
+    )
+    year = year_field("Année d'activité")
+    lookups = {"buyer": "buyer", "kind": "kind"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["buyer"].queryset = buyers_of(self.user)
+
+    def filter_year(self, queryset, year):
+        return queryset.filter(overlapping(year))
+
+
+class MarketFilterForm(ListFilterForm):
+    buyer = UuidModelChoiceField(
+        Market.objects.none(), label="Donneur d'ordre", required=False, empty_label="Tous"
+    )
+    operation = UuidModelChoiceField(
+        Operation.objects.none(), label="Opération", required=False, empty_label="Toutes"
+    )
+    family = forms.ChoiceField(
+        label="Nature", required=False, choices=[("", "Toutes"), *Market.Family.choices]
+    )
+    procedure = forms.ChoiceField(
+        label="Procédure", required=False, choices=[("", "Toutes"), *Market.Procedure.choices]
+    )
+    year = year_field("Année de notification")
+    lookups = {"buyer": "buyer", "operation": "operation", "family": "family", "procedure": "procedure"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["buyer"].queryset = buyers_of(self.user)
+        self.fields["operation"].queryset = Operation.objects.visible_to(self.user).order_by("name")
+
+    def filter_year(self, queryset, year):
+        return queryset.filter(notified_on__year=year)

@@ -11,10 +11,18 @@ from clausier.procurement import actions
 from clausier.procurement.models import Award, Clause, Lot, Market, Operation
 from clausier.utils.locking import OptimisticLockMixin
 from clausier.www.hours.views import lot_followup
-from clausier.www.kit import filters, queries
+from clausier.www.kit import queries
 from clausier.www.kit.base import DetailView, StaffFormView
 from clausier.www.kit.lists import Column, FilteredListView
-from clausier.www.procurement.forms import BuyerForm, LotForm, MarketForm, OperationForm
+from clausier.www.procurement.forms import (
+    BuyerFilterForm,
+    BuyerForm,
+    LotForm,
+    MarketFilterForm,
+    MarketForm,
+    OperationFilterForm,
+    OperationForm,
+)
 
 # --- Buyers -------------------------------------------------------------------------------------
 
@@ -23,7 +31,7 @@ class BuyerListView(FilteredListView):
     import_kind = "donneurs-d-ordre"
     title = "Donneurs d'ordre"
     table_template_name = "www/buyers/_table.html"
-    filter_form_class = filters.BuyerFilterForm
+    filter_form_class = BuyerFilterForm
     search_fields = ("name", "siret")
     search_placeholder = "Nom ou SIRET"
     sort_fields = {
@@ -120,7 +128,7 @@ class BuyerEditView(OptimisticLockMixin, BuyerCreateView):
 class OperationListView(FilteredListView):
     title = "Opérations"
     table_template_name = "www/operations/_table.html"
-    filter_form_class = filters.OperationFilterForm
+    filter_form_class = OperationFilterForm
     search_fields = ("name", "buyer__name")
     search_placeholder = "Nom de l'opération ou du donneur d'ordre"
     sort_fields = {
@@ -212,7 +220,7 @@ class MarketListView(FilteredListView):
     import_kind = "marches"
     title = "Marchés"
     table_template_name = "www/markets/_table.html"
-    filter_form_class = filters.MarketFilterForm
+    filter_form_class = MarketFilterForm
     search_fields = ("reference", "title", "buyer__name")
     search_placeholder = "Numéro, objet ou donneur d'ordre"
     sort_fields = {

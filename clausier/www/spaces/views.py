@@ -18,7 +18,7 @@ from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Case, Count, F, Q, Sum, Value, When
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
@@ -41,7 +41,7 @@ from clausier.organizations.access import current_organization
 from clausier.organizations.models import Organization, OrganizationKind, StructureSuggestion
 from clausier.organizations.suggestions import FOLLOW_UP_CHOICES, suggestions_for
 from clausier.procurement.models import Lot
-from clausier.procurement.progress import lots_progress
+from clausier.procurement.progress import lots_progress, obligations_of
 from clausier.reference.models import Modality
 from clausier.utils.dates import month_label
 from clausier.www.hours.views import EMPLOYER_LOCKED, MonthlyGrid, parse_month, today
@@ -106,29 +106,8 @@ def lot_rows(lots, *, page_number, day: datetime.date):
 
 
 def obligations(user, *, day: datetime.date | None = None):
-    """The lots with a clause the user may see: the running ones first, soonest deadline first (no deadline
-    last), then the ended ones, most recently ended first — what a company or a buyer has to act on."""
-    day = day or today()
-    ended = Q(deadline__lt=day)
-    return (
-        Lot.objects.visible_to(user)
-        .filter(clause__isnull=False)
-        .select_related("clause", "market__buyer")
-        .annotate(deadline=Coalesce("end_date", "market__end_date"))
-        .annotate(
-            ended=Case(When(ended, then=Value(1)), default=Value(0)),
-            running_until=Case(When(~ended, then=F("deadline"))),
-            ended_on=Case(When(ended, then=F("deadline"))),
-        )
-        .order_by(
-            "ended",
-            F("running_until").asc(nulls_last=True),
-            F("ended_on").desc(nulls_last=True),
-            "market__reference",
-            "number",
-            "pk",
-        )
-    )
+    """The lots with a clause the user may see, in the order they are acted on (`procurement.progress`)."""
+    return obligations_of(user, day=day or today())
 
 
 # --- Employers: facilitators, statements, suggestions -------------------------------------------------------
