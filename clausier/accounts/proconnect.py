@@ -157,13 +157,6 @@ class Identity:
         return bool(set(self.amr) & SECOND_FACTOR_AMR) or self.acr in SECOND_FACTOR_ACR
 
 
-def pending_flow(session) -> dict | None:
-    flow = session.get(SESSION_KEY)
-    if not flow or time.time() - flow.get("at", 0) > FLOW_SECONDS:
-        return None
-    return flow
-
-
 def complete(session, *, params, redirect_uri: str) -> tuple[Identity, dict]:
     """The identity the provider vouches for, and the flow it closes (its `next`, its invitation); raises
     ProConnectError (nothing is kept of a failed sign-in)."""

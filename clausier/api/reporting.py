@@ -142,11 +142,6 @@ def indicator_filter(request, facilitator, q: IndicatorQuery) -> IndicatorFilter
     )
 
 
-def indicators_out(result) -> dict:
-    data = {name: getattr(result, name) for name in IndicatorsOut.model_fields}
-    return data
-
-
 @router.get(
     "/indicators",
     response=IndicatorsOut,
@@ -157,7 +152,7 @@ def territory_indicators(request, q: Query[IndicatorQuery]):
     f = indicator_filter(request, facilitator, q)
     day = timezone.localdate()
     result = cached_on_data(facilitator, f"api-indicators:{f.key}", lambda: indicators(f, today=day), day=day)
-    return indicators_out(result)
+    return {name: getattr(result, name) for name in IndicatorsOut.model_fields}
 
 
 class CellOut(Schema):

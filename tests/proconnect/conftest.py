@@ -40,7 +40,7 @@ import httpx
 import pytest
 
 PROVIDER_DIR = Path(__file__).parent / "provider"
-START_TIMEOUT = 20  # seconds until the discovery document answers
+START_TIMEOUT = 60  # seconds until the discovery document answers (a loaded 2-core machine is slow)
 NPM_TIMEOUT = 300
 
 CLIENT_ID = "clausier-test"
@@ -111,7 +111,7 @@ def pkce_pair() -> tuple[str, str]:
 def http_client(**kwargs) -> httpx.Client:
     """An httpx client for the loopback provider: no proxy from the environment, no automatic redirects
     (each hop is looked at), cookies kept like a browser's."""
-    kwargs.setdefault("timeout", 10)
+    kwargs.setdefault("timeout", 30)
     return httpx.Client(trust_env=False, follow_redirects=False, **kwargs)
 
 

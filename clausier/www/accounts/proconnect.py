@@ -85,14 +85,16 @@ def callback(request):
         identity, flow = proconnect.complete(
             request.session, params=request.GET, redirect_uri=callback_uri(request)
         )
-        if throttle.locked_until(email=identity.email, ip=ip):
-            throttle.record_refused(email=identity.email, ip=ip, step=LoginStep.PROCONNECT)
-            raise ProConnectError("locked", throttle.locked_message())
-        user = user_for(identity, invitation=flow.get("invitation", ""), ip=ip)
-    except ProConnectError as error:
-        if error.reason not in ("unknown_person", "locked", "inactive"):
-            throttle.record_failure(email="", ip=ip, step=LoginStep.PROCONNECT)
+    except ProConnectError as error:  # the protocol failed: nobody to name in the login log
+        throttle.record_failure(email="", ip=ip, step=LoginStep.PROCONNECT)
         return failure(request, error, status=503 if error.reason == "unavailable" else 400)
+    if throttle.locked_until(email=identity.email, ip=ip):
+        throttle.record_refused(email=identity.email, ip=ip, step=LoginStep.PROCONNECT)
+        return failure(request, ProConnectError("locked", throttle.locked_message()), status=429)
+    try:
+        user, organization = user_for(identity, invitation=flow.get("invitation", ""), ip=ip)
+    except ProConnectError as error:  # logged by `user_for`
+        return failure(request, error)
     next_url = flow.get("next") or ""
     user.backend = BACKEND
     if two_factor.is_required_for(user) and not _provider_second_factor_accepted(user, identity):
@@ -104,9 +106,8 @@ def callback(request):
         request.second_factor_by_provider = True  # the session start does not ask for Clausier's code
     login(request, user, backend=BACKEND)
     request.session[proconnect.ID_TOKEN_KEY] = identity.id_token
-    organization = _invited_organization(user, flow)
-    if organization:
-        request.session[ORGANIZATION_KEY] = organization
+    if organization is not None:  # after accepting an invitation: act for the organization that invited
+        request.session[ORGANIZATION_KEY] = str(organization.uuid)
     if request.session.get(sessions.MUST_ENROL):
         return redirect("accounts:two_factor_enrol")
     return redirect(next_url or "www:dashboard")
@@ -121,18 +122,3 @@ def _provider_second_factor_accepted(user, identity) -> bool:
         .filter(settings__accept_proconnect_second_factor=False)
         .exists()
     )
-
-
-def _invited_organization(user, flow) -> str | None:
-    """After accepting an invitation, act for the organization that invited (its uuid, for the switcher)."""
-    if not flow.get("invitation"):
-        return None
-    from clausier.accounts.invitations import hash_token
-    from clausier.accounts.models import Invitation
-
-    invitation = (
-        Invitation.objects.filter(token_hash=hash_token(flow["invitation"]))
-        .select_related("organization")
-        .first()
-    )
-    return str(invitation.organization.uuid) if invitation else None
