@@ -76,6 +76,7 @@ def main(argv=None) -> int:
     from clausier.employment.models import Contract
     from clausier.organizations.models import Membership, Organization, Role, User
     from clausier.participants.profiles import missing_profiles, refresh_profiles
+    from clausier.procurement.models import Market
     from clausier.reporting.breakdowns import figures
     from clausier.reporting.filters import IndicatorFilter
 
@@ -94,9 +95,9 @@ def main(argv=None) -> int:
     client = Client()
     client.force_login(user)
 
-    buyer = (
-        facilitator.partnerships.filter(partner__kind="buyer").values_list("partner__uuid", flat=True).first()
-    )
+    # A buyer the filter offers (one with markets): any other is refused by the form, and an error page is
+    # not what this measures.
+    buyer = Market.objects.filter(facilitator=facilitator).values_list("buyer__uuid", flat=True).first()
     year = Contract.objects.filter(facilitator=facilitator).latest("start_date").start_date.year
 
     def cold():
@@ -114,14 +115,15 @@ def main(argv=None) -> int:
     for fetch in requests.values():  # warm up, and check
         response = fetch()
         assert response.status_code == 200, response.status_code
+        assert "Filtres invalides" not in response.content.decode(), "filtres refusés"
     print(
         f"Base : {connection.vendor} {connection.settings_dict['NAME']}, {territories} territoires ; mesures sur {SLUG}."
     )
     results = {}
     for label, fetch in requests.items():
         results[label] = median_ms(fetch, args.runs)
-        goal = 250 if label == "tableau de bord, sans cache" else 150
-        print(f"  {label:<40} médiane {results[label]:7.1f} ms (objectif < {goal} ms)")
+        goal = 100 if label == "tableau de bord, sans cache" else 20  # issue 18's targets
+        print(f"  {label:<40} médiane {results[label]:7.1f} ms (objectif ≤ {goal} ms)")
     for label in ("tableau de bord", "tableau de bord, sans cache"):
         with CaptureQueriesContext(connection) as ctx:
             requests[label]()
@@ -145,7 +147,7 @@ def main(argv=None) -> int:
     print(f"  bloc des chiffres (ORM)                  médiane {orm_ms:7.1f} ms")
     print(f"  même calcul en SQL écrit à la main       médiane {raw_ms:7.1f} ms")
     print(f"  rapport ORM / SQL                        {ratio:7.2f} (objectif ≤ 1,5)")
-    ok = results["tableau de bord"] < 150 and results["tableau de bord, sans cache"] < 250 and ratio <= 1.5
+    ok = results["tableau de bord"] <= 20 and results["tableau de bord, sans cache"] <= 100 and ratio <= 1.5
     return 0 if ok else 1
 
 

@@ -11,11 +11,19 @@ from clausier.employment.models import HoursRecord, MonthlyStatement, StatementS
 from clausier.procurement.followup import Status
 from clausier.procurement.models import GlobalisationAgreement, Lot
 from clausier.procurement.progress import lots_progress
-from tests.factories import ClauseFactory, CompanyFactory, ContractFactory, LotFactory
+from tests.factories import ClauseFactory, CompanyFactory, ContractFactory, FacilitatorFactory, LotFactory
 
 pytestmark = pytest.mark.django_db
 D = Decimal
 TODAY = datetime.date(2026, 11, 28)
+TENANT = {}  # the facilitator of a test's lots: a pool's lots are one facilitator's, as in the product
+
+
+@pytest.fixture(autouse=True)
+def one_tenant():
+    TENANT["facilitator"] = FacilitatorFactory()
+    yield
+    TENANT.clear()
 
 
 def worked(contract, hours_by_month, status=StatementStatus.VALIDATED):
@@ -38,7 +46,12 @@ def worked(contract, hours_by_month, status=StatementStatus.VALIDATED):
 
 def lot_with_target(target, **kwargs):
     lot = LotFactory(
-        **{"start_date": datetime.date(2026, 1, 1), "end_date": datetime.date(2026, 12, 31), **kwargs}
+        **{
+            "market__facilitator": TENANT["facilitator"],
+            "start_date": datetime.date(2026, 1, 1),
+            "end_date": datetime.date(2026, 12, 31),
+            **kwargs,
+        }
     )
     ClauseFactory(lot=lot, hours_target=D(target))
     return Lot.objects.select_related("clause", "market").get(pk=lot.pk)

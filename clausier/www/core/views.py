@@ -45,7 +45,7 @@ class DashboardView(TemplateView):
     shortcuts; a partner's space for a company, an insertion structure or a buyer."""
 
     template_name = "www/dashboard.html"
-    partial_template_name = "www/reporting/_dashboard_figures.html"
+    partial_template_name = "www/reporting/_dashboard_block.html"  # the cached block alone
 
     def is_partial(self):
         return bool(

@@ -454,6 +454,14 @@ RISK_RULE = (
 )
 
 
+RISK_FIELDS = (
+    *("uuid", "facilitator_id", "number", "title", "start_date", "end_date"),
+    *("clause__hours_target", "clause__lot_id"),
+    *("market__reference", "market__start_date", "market__end_date"),
+    *("market__buyer__uuid", "market__buyer__name"),
+)
+
+
 def lots_at_risk(facilitator, *, day: datetime.date | None = None, lots=None) -> list:
     """Progress of the facilitator's lots at risk or late (not done), late first (a constant number of queries).
 
@@ -467,6 +475,8 @@ def lots_at_risk(facilitator, *, day: datetime.date | None = None, lots=None) ->
         .annotate(ends=Coalesce("end_date", "market__end_date"))
         .filter(Q(ends__isnull=True) | Q(ends__gte=since))
         .select_related("clause", "market__buyer")
+        # What the follow-up, the sort and the list read: hundreds of lots are loaded to keep a few.
+        .only(*RISK_FIELDS)
     )
     progress = lots_progress(lots, today=day).values()
     risky = [p for p in progress if p.followup.status in (Status.AT_RISK, Status.LATE)]

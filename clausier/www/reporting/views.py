@@ -6,10 +6,12 @@ Everyone else gets a 404, like any object they may not see.
 """
 
 import datetime
+import hashlib
 
 from django import forms
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_safe
@@ -291,9 +293,18 @@ class BilanIndexView(FilteredListView):
 # --- Dashboard ---------------------------------------------------------------------------------------------
 
 
+DASHBOARD_FIGURES = "www/reporting/_dashboard_figures.html"
+DASHBOARD_FILTERS = "www/reporting/_dashboard_filters.html"
+
+
 def dashboard_figures(request, facilitator) -> dict:
-    """The dashboard's figures block under the filters of the query string (staff only), with the lots at
-    risk among the filtered lots."""
+    """The dashboard's filters and figures block under the query string (staff only), with the lots at risk
+    among the filtered lots: `figures` (the indicators) and both pieces already rendered (`filters_html`,
+    `figures_html`), cached together until the territory's data change or the day changes.
+
+    Rendering was most of a cached view (the filters list every buyer, operation, market and company of
+    the territory): the cache keeps the HTML, not only the numbers. A form with errors is never cached (it
+    shows what was typed, with its errors)."""
     from clausier.reporting.bilans import layout
     from clausier.reporting.breakdowns import indicators
     from clausier.www.hours.views import RISK_RULE, lots_at_risk, today
@@ -302,25 +313,41 @@ def dashboard_figures(request, facilitator) -> dict:
     data = request.GET if any(name in request.GET for name in fields) else None
     form = IndicatorFilterForm(data, user=request.user)
     f = form.to_filter(facilitator)
+    day = today()
 
     def compute():
         # The lots at risk among the filtered lots (buyer, operation, market, lot, company, commune of the
         # works, markets running in the period): part of the block the htmx partial refreshes.
         lots = Lot.objects.filter(pk__in=f.lots().values("pk"))
-        return indicators(f, today=day), lots_at_risk(facilitator, lots=lots, day=day)
+        result = indicators(f, today=day)
+        key_figures, charts, tables = layout(result, public=False)
+        context = {
+            "lots_at_risk": lots_at_risk(facilitator, lots=lots, day=day),
+            "risk_rule": RISK_RULE,
+            "filter_form": form,
+            "indicator_filter": f,
+            "figures": result,
+            "key_figures": key_figures,
+            "charts": charts,
+            "tables": tables,
+            "filtered": form.is_bound and form.is_valid() and any(form.cleaned_data.values()),
+        }
+        return {
+            "figures": result,
+            "figures_html": render_to_string(DASHBOARD_FIGURES, context),
+            "filters_html": render_to_string(DASHBOARD_FILTERS, {"filter_form": form}),
+        }
 
-    # Cached until the territory's data change (every write bumps its data version) or the day changes.
-    day = today()
-    result, at_risk = cached_on_data(facilitator, f"dashboard:{f.key}", compute, day=day)
-    key_figures, charts, tables = layout(result, public=False)
-    return {
-        "lots_at_risk": at_risk,
-        "risk_rule": RISK_RULE,
-        "filter_form": form,
-        "indicator_filter": f,
-        "figures": result,
-        "key_figures": key_figures,
-        "charts": charts,
-        "tables": tables,
-        "filtered": form.is_bound and form.is_valid() and any(form.cleaned_data.values()),
-    }
+    if form.is_bound and not form.is_valid():
+        return compute()
+    return cached_on_data(facilitator, f"dashboard:{_dashboard_key(request, form, f)}", compute, day=day)
+
+
+def _dashboard_key(request, form, f) -> str:
+    """What the cached block depends on besides the data and the day: the filter, the form as typed (a year
+    or its dates give the same filter but not the same form) and the viewer's role (the choice lists are
+    what that role may see)."""
+    typed = sorted((name, request.GET.getlist(name)) for name in form.fields if name in request.GET)
+    role = next((m.role for m in request.memberships if m.organization_id == f.facilitator.pk), "")
+    digest = hashlib.sha256(repr(typed).encode()).hexdigest()[:32]
+    return f"{f.key}:{role}:{digest}"
