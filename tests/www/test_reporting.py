@@ -274,3 +274,29 @@ def test_dashboard_figures_are_cached_until_the_territory_data_change(
         ClauseFactory(lot__market=MarketFactory(facilitator=other.facilitator))
     with django_assert_max_num_queries(20):
         facilitator_member_client.get(url)
+
+
+def test_the_cached_dashboard_shows_the_filters_as_typed(
+    world_a, facilitator_member_client, django_assert_max_num_queries
+):
+    """The filters and figures are cached as rendered HTML: a year and its two dates give the same figures
+    but each form shows what was typed; a refused filter is never cached (its error and input shown every
+    time)."""
+    url = reverse("www:dashboard")
+    by_year = facilitator_member_client.get(url, {"annee": 2024}).content.decode()
+    by_dates = facilitator_member_client.get(
+        url, {"debut": "2024-01-01", "fin": "2024-12-31"}
+    ).content.decode()
+    assert block(by_year) == block(by_dates)
+    assert '<option value="2024" selected>' in by_year and 'value="2024-01-01"' not in by_year
+    assert 'value="2024-01-01"' in by_dates and '<option value="2024" selected>' not in by_dates
+    with django_assert_max_num_queries(20):  # from the cache, as typed
+        again = facilitator_member_client.get(url, {"annee": 2024}).content.decode()
+    assert block(again) == block(by_year)
+    assert '<option value="2024" selected>' in again
+
+    refused = {"debut": "2024-12-31", "fin": "2024-01-01"}
+    for _ in range(2):
+        page = facilitator_member_client.get(url, refused).content.decode()
+        assert "La fin de la période précède son début." in page
+        assert 'value="2024-12-31"' in page
