@@ -181,6 +181,26 @@ def test_only_admins_make_it_mandatory(world_a, facilitator_admin_client, facili
     assert FacilitatorSettings.objects.get(facilitator=world_a.facilitator).require_two_factor
 
 
+def test_admins_choose_whether_proconnect_second_factor_counts(
+    world_a, facilitator_admin_client, facilitator_member_client, settings
+):
+    url = reverse("accounts:team_security")
+    page = facilitator_admin_client.get(url).content.decode()
+    assert "accept_proconnect_second_factor" not in page  # no ProConnect here: no such setting
+    settings.PROCONNECT_DOMAIN, settings.PROCONNECT_CLIENT_ID = "auth.example.gouv.fr", "clausier"
+    page = facilitator_admin_client.get(url).content.decode()
+    assert re.search(r'<input[^>]*name="accept_proconnect_second_factor"[^>]*checked', page)  # default: yes
+    assert "son second facteur <strong>est accepté</strong>" in page
+    response = facilitator_admin_client.post(url, {"require_two_factor": "on"})  # box left unticked
+    assert response.status_code == 302
+    row = FacilitatorSettings.objects.get(facilitator=world_a.facilitator)
+    assert row.require_two_factor and not row.accept_proconnect_second_factor
+    page = facilitator_member_client.get(url).content.decode()
+    assert "<strong>n'est pas accepté</strong>" in page and 'name="accept_proconnect' not in page
+    facilitator_member_client.post(url, {"require_two_factor": "on", "accept_proconnect_second_factor": "on"})
+    assert not FacilitatorSettings.objects.get(pk=row.pk).accept_proconnect_second_factor  # admins only
+
+
 def test_mandatory_second_factor_sends_staff_to_enrolment(client, world_a, clock):
     FacilitatorSettings.objects.create(facilitator=world_a.facilitator, require_two_factor=True)
     user = world_a.users["facilitator_member"]

@@ -60,6 +60,19 @@ class TeamSecurityForm(DsfrFormMixin, forms.Form):
         ),
         required=False,
     )
+    accept_proconnect_second_factor = forms.BooleanField(
+        label="Accepter le second facteur de ProConnect",
+        help_text=(
+            "Une connexion avec ProConnect qui a déjà demandé un second facteur (carte agent, application) "
+            "vaut double authentification ; sinon, Clausier demande son propre code."
+        ),
+        required=False,
+    )
+
+    def __init__(self, *args, with_proconnect: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not with_proconnect:  # a setting about a sign-in this deployment does not offer
+            del self.fields["accept_proconnect_second_factor"]
 
 
 class PasswordChangeForm(DsfrFormMixin, auth_forms.PasswordChangeForm):

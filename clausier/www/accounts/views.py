@@ -300,7 +300,13 @@ class TeamSecurityView(FormView):
 
     def get_initial(self):
         current = FacilitatorSettings.objects.filter(facilitator=self.facilitator).first()
-        return {"require_two_factor": bool(current and current.require_two_factor)}
+        return {
+            "require_two_factor": bool(current and current.require_two_factor),
+            "accept_proconnect_second_factor": current.accept_proconnect_second_factor if current else True,
+        }
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "with_proconnect": proconnect.is_configured()}
 
     def get_context_data(self, **kwargs):
         members = (
@@ -314,6 +320,9 @@ class TeamSecurityView(FormView):
             is_admin=self.is_admin,
             members=[(m, hasattr(m.user, "totp_device")) for m in members],
             required=self.get_initial()["require_two_factor"],
+            proconnect_accepted=(
+                self.get_initial()["accept_proconnect_second_factor"] if proconnect.is_configured() else None
+            ),
             **kwargs,
         )
 
@@ -326,7 +335,13 @@ class TeamSecurityView(FormView):
         with transaction.atomic():
             settings_row, _ = FacilitatorSettings.objects.get_or_create(facilitator=self.facilitator)
             settings_row.require_two_factor = form.cleaned_data["require_two_factor"]
-            settings_row.save(update_fields=["require_two_factor"])
+            fields = ["require_two_factor"]
+            if "accept_proconnect_second_factor" in form.cleaned_data:
+                settings_row.accept_proconnect_second_factor = form.cleaned_data[
+                    "accept_proconnect_second_factor"
+                ]
+                fields.append("accept_proconnect_second_factor")
+            settings_row.save(update_fields=fields)
         messages.success(
             self.request,
             "La double authentification est désormais obligatoire pour l'équipe."
