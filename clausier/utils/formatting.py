@@ -1,4 +1,4 @@
-"""Numbers written the French way: 1 824 868 ; 1 140,5 ; 5 %."""
+"""Numbers written the French way: 1 824 868 ; 1 140,5 ; 5 % ; SIRET 216 901 231 00011."""
 
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -45,3 +45,11 @@ def fr_money(value) -> str:
     if value is None or value == "":
         return "—"
     return f"{fr_number(value, decimals=2)} €"
+
+
+def fr_siret(value) -> str:
+    """A SIRET as it is printed: the SIREN in groups of three, then the establishment's five digits."""
+    digits = str(value or "")
+    if len(digits) != 14 or not digits.isdigit():
+        return digits or "—"
+    return SPACE.join((digits[0:3], digits[3:6], digits[6:9], digits[9:]))

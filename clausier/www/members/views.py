@@ -17,6 +17,7 @@ from django.views.generic import FormView, TemplateView
 
 from clausier.accounts import invitations
 from clausier.accounts.models import Invitation
+from clausier.accounts.proconnect_members import with_proconnect
 from clausier.notifications.delivery import absolute_url
 from clausier.organizations.access import (
     get_invitation_for_user_or_404,
@@ -46,7 +47,7 @@ class MemberListView(OrganizationAdminRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         user, now = self.request.user, timezone.now()
         members = list(
-            members_visible_to(user)
+            with_proconnect(members_visible_to(user))
             .select_related("user")
             .order_by("-is_active", "user__last_name", "user__first_name", "user__email")
         )
@@ -57,9 +58,11 @@ class MemberListView(OrganizationAdminRequiredMixin, TemplateView):
         )
         for invitation in open_invitations:
             invitation.is_expired = invitation.expires_at <= now
+        active = [m for m in members if m.is_active]
         return super().get_context_data(
             title="Membres",
-            members=[m for m in members if m.is_active],
+            members=active,
+            siret_differs=any(m.proconnect_siret_differs for m in active),
             former_members=[m for m in members if not m.is_active],
             invitations=open_invitations,
             **kwargs,

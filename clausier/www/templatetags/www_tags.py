@@ -25,6 +25,11 @@ def fr_money(value):
 
 
 @register.filter
+def siret(value):
+    return formatting.fr_siret(value)
+
+
+@register.filter
 def completion(realised, planned):
     """Completion rate realised / planned as "42 %", or "—" without a target."""
     if not planned:
