@@ -58,7 +58,18 @@ def parse_args(argv):
     parser.add_argument("--duration", type=float, default=60, help="durée de la charge en s (défaut : 60)")
     parser.add_argument("--timeout", type=float, default=30, help="délai maximal d'une requête en s")
     parser.add_argument("--port", type=int, default=0, help="port de gunicorn (défaut : un port libre)")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        default=None,
+        metavar="DOSSIER",
+        help="une autre copie du code (ex. `git worktree add /tmp/avant <commit>`) : les deux sont chargées "
+        "tour à tour dans la même exécution, même base, mêmes réglages, et leur débit comparé",
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="tours de comparaison (défaut : 2)")
     args = parser.parse_args(argv)
+    if args.compare is not None and not (args.compare / "config" / "wsgi.py").is_file():
+        parser.error(f"--compare : {args.compare} n'est pas une copie de Clausier (config/wsgi.py absent)")
     if not 1 <= args.connections <= MAX_CONNECTIONS:
         parser.error(f"--connections : entre 1 et {MAX_CONNECTIONS}")
     if not 0 < args.duration <= MAX_DURATION:
@@ -145,7 +156,10 @@ class Server:
     log: object  # the open log file
 
 
-def start_server(args, env, port: int, log_path: Path) -> Server:
+def start_server(args, env, port: int, log_path: Path, root: Path = ROOT) -> Server:
+    """gunicorn serving the code of `root` (this checkout, or the one compared with it)."""
+    if root != ROOT:  # its packages first: the editable install points at this checkout
+        env = {**env, "PYTHONPATH": str(root)}
     command = [
         sys.executable,
         "-m",
@@ -157,11 +171,11 @@ def start_server(args, env, port: int, log_path: Path) -> Server:
         f"--timeout={int(args.timeout) + 30}",
         "--graceful-timeout=5",
         "--log-level=warning",
-        f"--chdir={ROOT}",
+        f"--chdir={root}",
     ]
     log = open(log_path, "wb")  # noqa: SIM115 — closed in stop_server
     process = subprocess.Popen(  # its own process group: stopping it stops every worker
-        command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT
+        command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=root
     )
     return Server(process, log)
 
@@ -331,6 +345,46 @@ def report(stats: dict, elapsed: float) -> int:
     return every.failures if every.requests else 1
 
 
+def one_run(args, server, base_url, port, password, cookie_names) -> tuple[int, float]:
+    """Log in, load, report: (the number of failed requests, requests per second)."""
+    wait_until_ready(server.process, base_url)
+    cookie = log_in(base_url, port, EMAIL, password, cookie_names)
+    stats, elapsed, cancelled = asyncio.run(
+        run_load(base_url, cookie, args.connections, args.duration, args.timeout)
+    )
+    print(f"Charge terminée en {elapsed:.1f} s.", flush=True)
+    failed = report(stats, elapsed)
+    if cancelled:
+        print(f"{cancelled} connexion(s) interrompue(s) à l'arrêt forcé.")
+    return failed + cancelled, sum(one.requests for one in stats.values()) / elapsed
+
+
+def compare(args, env, port, password, cookie_names, log_path) -> int:
+    """The compared checkout and this one, in turns (`--rounds`), on the same port, database and settings:
+    the machine's noise falls on both. Prints each run and the ratio of the summed throughputs."""
+    sides = {"avant": args.compare.resolve(), "après": ROOT}
+    throughput = dict.fromkeys(sides, 0.0)
+    failed = 0
+    for round_number in range(1, args.rounds + 1):
+        for label, root in sides.items():
+            print(f"\n— tour {round_number}, {label} ({root}) —", flush=True)
+            server = start_server(args, env, port, log_path, root=root)
+            try:
+                errors, rate = one_run(args, server, f"http://{HOST}:{port}", port, password, cookie_names)
+            finally:
+                stop_server(server)
+            failed += errors
+            throughput[label] += rate / args.rounds
+    ratio = throughput["après"] / throughput["avant"] if throughput["avant"] else float("inf")
+    print(
+        f"\nDébit moyen : avant {throughput['avant']:.1f} req/s, après {throughput['après']:.1f} req/s "
+        f"— rapport {ratio:.2f} (objectif ≥ 2)."
+    )
+    if failed:
+        print(f"ÉCHEC : {failed} requête(s) en erreur. Journal de gunicorn : {log_path}")
+    return 1 if failed else 0
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     env = server_environment()
@@ -352,17 +406,10 @@ def main(argv=None) -> int:
             f"fil(s) sur {HOST}:{port} ; {args.connections} connexions pendant {args.duration:g} s.",
             flush=True,
         )
+        if args.compare is not None:
+            return compare(args, env, port, password, cookie_names, log_path)
         server = start_server(args, env, port, log_path)
-        wait_until_ready(server.process, base_url)
-        cookie = log_in(base_url, port, EMAIL, password, cookie_names)
-        stats, elapsed, cancelled = asyncio.run(
-            run_load(base_url, cookie, args.connections, args.duration, args.timeout)
-        )
-        print(f"Charge terminée en {elapsed:.1f} s.", flush=True)
-        failed = report(stats, elapsed)
-        if cancelled:
-            print(f"{cancelled} connexion(s) interrompue(s) à l'arrêt forcé.")
-            failed += cancelled
+        failed, _rate = one_run(args, server, base_url, port, password, cookie_names)
         if failed:
             print(f"ÉCHEC : {failed} requête(s) en erreur. Journal de gunicorn : {log_path}")
             return 1

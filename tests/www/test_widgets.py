@@ -51,6 +51,18 @@ def test_same_html_for_any_choices(choices, value):
     assert _same(QuickSelect(choices=choices).render("f", value)) == _same(expected)
 
 
+class _QuickMultiple(QuickSelect, forms.SelectMultiple):
+    pass
+
+
+def test_same_html_as_django_select_multiple():
+    for value in (["a", "3"], [], None, ["b"]):
+        expected = forms.SelectMultiple(choices=CHOICES).render("f", value, attrs={"id": "id_f"})
+        assert _same(_QuickMultiple(choices=CHOICES).render("f", value, attrs={"id": "id_f"})) == _same(
+            expected
+        )
+
+
 # --- DSFR date input, percent input ------------------------------------------------------------------------
 
 
