@@ -86,6 +86,33 @@ def _refuse_last_admin(locked: Membership, admins: list[Membership], organizatio
 # --- Invitations ---------------------------------------------------------------------------------------------
 
 
+# What a person sees of each `invitation_problem` (title, text; `{days}` is INVITATION_DAYS): on the invitation
+# page and on the way back from ProConnect.
+PROBLEMS = {
+    "unknown": (
+        "Lien d'invitation inconnu",
+        "Ce lien ne correspond à aucune invitation. Vérifiez qu'il est complet (il a pu être coupé par "
+        "votre messagerie), ou demandez une nouvelle invitation à un administrateur de l'organisation.",
+    ),
+    "expired": (
+        "Invitation expirée",
+        "Ce lien d'invitation n'est plus valable : il expire {days} jours après l'envoi. Demandez une "
+        "nouvelle invitation à un administrateur de l'organisation.",
+    ),
+    "accepted": (
+        "Invitation déjà utilisée",
+        "Ce lien a déjà servi : il ne fonctionne qu'une fois. Si vous avez accepté l'invitation, "
+        "connectez-vous (avec votre mot de passe ou avec ProConnect).",
+    ),
+    "revoked": (
+        "Invitation annulée",
+        "Cette invitation a été annulée par l'organisation, ou remplacée par une invitation plus récente "
+        "(utilisez le lien du dernier e-mail reçu). En cas de doute, contactez un administrateur de "
+        "l'organisation.",
+    ),
+}
+
+
 def invitation_problem(invitation: Invitation | None, now=None) -> str:
     """Why this invitation's link cannot be used ("" if it can)."""
     if invitation is None:

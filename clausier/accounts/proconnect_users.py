@@ -10,12 +10,14 @@ Every sign-in, link and refusal is written to the login log (`LoginAttempt`, ste
 to the audit log.
 """
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from clausier.accounts import throttle
 from clausier.accounts.invitations import (
+    PROBLEMS,
     InvitationInvalid,
     accept_invitation,
     find_invitation,
@@ -75,7 +77,8 @@ def _accept(identity: Identity, token: str):
             via_proconnect=user is None,
         )
     except InvitationInvalid as exc:
-        raise ProConnectError("invitation_invalid", str(exc)) from exc
+        _title, text = PROBLEMS[exc.reason]
+        raise ProConnectError("invitation_invalid", text.format(days=settings.INVITATION_DAYS)) from exc
     except ValidationError as exc:
         raise ProConnectError("invitation_refused", " ".join(exc.messages)) from exc
 

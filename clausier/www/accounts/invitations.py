@@ -20,6 +20,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from clausier.accounts import proconnect
 from clausier.accounts.invitations import (
+    PROBLEMS,
     InvitationInvalid,
     accept_invitation,
     find_invitation,
@@ -29,30 +30,6 @@ from clausier.accounts.invitations import (
 from clausier.organizations.middleware import SESSION_KEY
 from clausier.organizations.models import User
 from clausier.www.accounts.forms import NewAccountForm
-
-PROBLEMS = {
-    "unknown": (
-        "Lien d'invitation inconnu",
-        "Ce lien ne correspond à aucune invitation. Vérifiez qu'il est complet (il a pu être coupé par "
-        "votre messagerie), ou demandez une nouvelle invitation à un administrateur de l'organisation.",
-    ),
-    "expired": (
-        "Invitation expirée",
-        "Ce lien d'invitation n'est plus valable : il expire {days} jours après l'envoi. Demandez une "
-        "nouvelle invitation à un administrateur de l'organisation.",
-    ),
-    "accepted": (
-        "Invitation déjà utilisée",
-        "Ce lien a déjà servi : il ne fonctionne qu'une fois. Si vous avez accepté l'invitation, "
-        "connectez-vous avec votre adresse e-mail et votre mot de passe.",
-    ),
-    "revoked": (
-        "Invitation annulée",
-        "Cette invitation a été annulée par l'organisation, ou remplacée par une invitation plus récente "
-        "(utilisez le lien du dernier e-mail reçu). En cas de doute, contactez un administrateur de "
-        "l'organisation.",
-    ),
-}
 
 
 @method_decorator([login_not_required, sensitive_post_parameters(), never_cache], name="dispatch")
