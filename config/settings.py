@@ -237,3 +237,11 @@ PROCONNECT_DOMAIN = os.environ.get("PROCONNECT_DOMAIN", "")
 PROCONNECT_CLIENT_ID = os.environ.get("PROCONNECT_CLIENT_ID", "")
 PROCONNECT_CLIENT_SECRET = os.environ.get("PROCONNECT_CLIENT_SECRET", "")
 PROCONNECT_ACR_VALUES = os.environ.get("PROCONNECT_ACR_VALUES", "")
+if PROCONNECT_DOMAIN:
+    # The logout form ends at ProConnect's end of session (RP-initiated logout), and browsers apply form-action
+    # to the redirects of a form submission too: without ProConnect's origin, the logout is blocked.
+    SECURE_CSP["form-action"].append(
+        "/".join(PROCONNECT_DOMAIN.split("/")[:3])
+        if PROCONNECT_DOMAIN.startswith(("http://", "https://"))
+        else f"https://{PROCONNECT_DOMAIN.strip('/')}"
+    )
