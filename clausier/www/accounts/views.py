@@ -299,16 +299,22 @@ class TeamSecurityView(FormView):
         return super().dispatch(request, *args, **kwargs)
 
     def get_initial(self):
-        current = FacilitatorSettings.objects.filter(facilitator=self.facilitator).first()
-        return {
-            "require_two_factor": bool(current and current.require_two_factor),
-            "accept_proconnect_second_factor": current.accept_proconnect_second_factor if current else True,
-        }
+        # Read once per request: the form and the page's sentences both show it.
+        if not hasattr(self, "_initial"):
+            current = FacilitatorSettings.objects.filter(facilitator=self.facilitator).first()
+            self._initial = {
+                "require_two_factor": bool(current and current.require_two_factor),
+                "accept_proconnect_second_factor": current.accept_proconnect_second_factor
+                if current
+                else True,
+            }
+        return self._initial
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "with_proconnect": proconnect.is_configured()}
 
     def get_context_data(self, **kwargs):
+        initial = self.get_initial()
         members = (
             Membership.objects.active()
             .filter(organization=self.facilitator)
@@ -319,10 +325,10 @@ class TeamSecurityView(FormView):
             title="Sécurité de l'équipe",
             is_admin=self.is_admin,
             members=[(m, hasattr(m.user, "totp_device")) for m in members],
-            required=self.get_initial()["require_two_factor"],
-            proconnect_accepted=(
-                self.get_initial()["accept_proconnect_second_factor"] if proconnect.is_configured() else None
-            ),
+            required=initial["require_two_factor"],
+            proconnect_accepted=initial["accept_proconnect_second_factor"]
+            if proconnect.is_configured()
+            else None,
             **kwargs,
         )
 

@@ -35,12 +35,13 @@ class QuickSelect(forms.Select):
         if self.allow_multiple_selected:
             final_attrs["multiple"] = True
         chosen = set(self.format_value(value))
-        state = {"selected": False}  # a single select marks its first matching option only, as Django's
+        has_selected = False  # a single select marks its first matching option only, as Django's
 
         def option(option_value, label) -> str:
+            nonlocal has_selected
             option_value = "" if option_value is None else str(option_value)
-            selected = (self.allow_multiple_selected or not state["selected"]) and option_value in chosen
-            state["selected"] |= selected
+            selected = (self.allow_multiple_selected or not has_selected) and option_value in chosen
+            has_selected |= selected
             return f'<option value="{escape(option_value)}"{" selected" if selected else ""}>{escape(label)}</option>'
 
         parts = []
