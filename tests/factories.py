@@ -749,6 +749,18 @@ def build_world(label: str) -> World:
             )
 
     o = w.objects
+    # The world's people share a birth date: distinct last names keep them apart wherever a person is
+    # found by name and birth date (hours imports), whatever names the seed draws.
+    taken: set[str] = set()
+
+    def person(**kwargs):
+        participant = ParticipantFactory(facilitator=fac, **kwargs)
+        if participant.last_name in taken:
+            participant.last_name += f"-{len(taken)}"
+            participant.save(update_fields=["last_name"])
+        taken.add(participant.last_name)
+        return participant
+
     for prefix in ("", "other_"):
         buyer, company = w.orgs[prefix + "buyer"], w.orgs[prefix + "company"]
         structure, prescriber = w.orgs[prefix + "structure"], w.orgs[prefix + "prescriber"]
@@ -759,7 +771,7 @@ def build_world(label: str) -> World:
         o[prefix + "lot"] = LotFactory(market=o[prefix + "market"])
         o[prefix + "clause"] = ClauseFactory(lot=o[prefix + "lot"])
         o[prefix + "award"] = AwardFactory(lot=o[prefix + "lot"], company=company)
-        o[prefix + "participant"] = ParticipantFactory(facilitator=fac, prescriber=prescriber)
+        o[prefix + "participant"] = person(prescriber=prescriber)
         o[prefix + "contract"] = ContractFactory(
             lot=o[prefix + "lot"],
             participant=o[prefix + "participant"],
@@ -776,7 +788,7 @@ def build_world(label: str) -> World:
         o[prefix + "outcome"] = OutcomeFactory(contract=o[prefix + "contract"])
     # A second, direct-hire contract of the company (its own employee), for "company or employer".
     o["direct_contract"] = ContractFactory(
-        lot=o["lot"], company=w.orgs["company"], participant__prescriber=w.orgs["prescriber"]
+        lot=o["lot"], company=w.orgs["company"], participant=person(prescriber=w.orgs["prescriber"])
     )
     return w
 
