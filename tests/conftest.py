@@ -31,13 +31,25 @@ def pytest_configure(config):
     )
 
 
+DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences", "django_db_serialized_rollback"}
+
+
 @pytest.fixture(autouse=True)
-def _empty_cache():
+def _empty_cache(request):
     """Figures are cached per facilitator id and data version: rolled-back tests reuse ids, so each test
-    starts with an empty cache."""
-    cache.clear()
+    starts with an empty cache. The cache is a database table: tests without the database have none."""
+    if not (DB_FIXTURES & set(request.fixturenames) or request.node.get_closest_marker("django_db")):
+        yield
+        return
+    # This fixture may run before the test's own database fixture: clear on the test database, outside the
+    # test's transaction (the test's writes to the cache are rolled back with it, the others are not).
+    request.getfixturevalue("django_db_setup")
+    blocker = request.getfixturevalue("django_db_blocker")
+    with blocker.unblock():
+        cache.clear()
     yield
-    cache.clear()
+    with blocker.unblock():
+        cache.clear()
 
 
 # --- Session: reference data --------------------------------------------------------------------------------
