@@ -7,9 +7,10 @@ suite set DEBUG=1 and a development secret explicitly.
 import os
 from pathlib import Path
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+
+from config.databases import databases, primary_pin, replica_max_lag
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -67,6 +68,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "clausier.utils.replica.PrimaryAfterWritesMiddleware",  # unused without DATABASE_REPLICA_URL
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -105,20 +107,11 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
-        conn_health_checks=True,
-    )
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL + immediate transactions: concurrent readers, writers wait instead of failing.
-    DATABASES["default"]["OPTIONS"] = {
-        "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
-    }
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+# The primary, an optional streaming replica for stale-tolerant reads, PgBouncer safety: config/databases.py.
+DATABASES = databases(os.environ, f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+DATABASE_ROUTERS = ["clausier.utils.replica.ReplicaRouter"]
+DATABASE_REPLICA_MAX_LAG = replica_max_lag(os.environ)
+DATABASE_PRIMARY_PIN = primary_pin(os.environ)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The cache every web node reaches: a table of the database (created by a migration of publicsite). A
