@@ -14,6 +14,7 @@ from ninja import Field, Router, Schema
 
 from clausier.publicsite.figures import cached_on_data, public_figures, published_cellules
 from clausier.reporting.opendata import commune_rows
+from clausier.utils.replica import reads_from_replica
 
 router = Router(tags=["Chiffres publics"])
 CACHE_SECONDS = 300
@@ -56,6 +57,7 @@ def _cellule(slug: str):
 
 
 @router.get("/{slug}/figures", response=FiguresOut, summary="Les chiffres publics d'une cellule")
+@reads_from_replica
 def figures(request, slug: str, response: HttpResponse):
     cellule = _cellule(slug)
     shown = public_figures(cellule)
@@ -73,6 +75,7 @@ def figures(request, slug: str, response: HttpResponse):
 
 
 @router.get("/{slug}/series", response=list[YearOut], summary="Personnes accompagnées par année")
+@reads_from_replica
 def series(request, slug: str, response: HttpResponse):
     shown = public_figures(_cellule(slug))
     _open(response)
@@ -84,6 +87,7 @@ def series(request, slug: str, response: HttpResponse):
     response=list[OpenDataRowOut],
     summary="Bénéficiaires, contrats et heures par année et commune de résidence (secret statistique appliqué)",
 )
+@reads_from_replica
 def opendata(request, slug: str, response: HttpResponse):
     cellule = _cellule(slug)
     day = timezone.localdate()

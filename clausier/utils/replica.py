@@ -245,6 +245,7 @@ def reads_from_replica(view=None):
             logger.warning("Réplique en erreur pendant une lecture : relance sur le primaire")
             return _run(view, args, kwargs, _ReplicaReads(disabled=True))
 
+    wrapped.reads_from_replica = True  # what tests/utils/test_replica_views.py looks for
     return wrapped
 
 
@@ -255,6 +256,7 @@ def _async_reads(view):
         with _replica_block(_ReplicaReads()):
             return await view(*args, **kwargs)
 
+    wrapped.reads_from_replica = True
     return wrapped
 
 

@@ -3,13 +3,15 @@
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 
+from clausier.utils.replica import reads_from_replica
 from clausier.www.publicsite import views
 
 app_name = "public"
 
 
 def public(view):
-    return login_not_required(view.as_view())
+    # Public pages may be a few seconds stale: on the replica when there is one (the spike of a bilan's day).
+    return login_not_required(reads_from_replica(view.as_view()))
 
 
 urlpatterns = [
@@ -25,7 +27,7 @@ urlpatterns = [
     path("cellules/<slug:slug>/partenaires/<uuid:uuid>/logo/", views.partner_logo, name="partner_logo"),
     path(
         "cellules/<slug:slug>/donnees-ouvertes/communes.csv",
-        views.opendata_communes,
+        reads_from_replica(views.opendata_communes),
         name="opendata_communes",
     ),
     path(
