@@ -15,6 +15,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.core.management import call_command, get_commands
+from django.db import connection
 from django.template import base as template_base
 from django.template import engines
 from django.test import Client
@@ -31,7 +32,13 @@ def pytest_configure(config):
     )
 
 
-DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences", "django_db_serialized_rollback"}
+DB_FIXTURES = {
+    "db",
+    "transactional_db",
+    "live_server",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +56,8 @@ def _empty_cache(request):
         cache.clear()
     yield
     with blocker.unblock():
-        cache.clear()
+        if not connection.needs_rollback:  # a failed test's transaction: its cache writes go with it
+            cache.clear()
 
 
 # --- Session: reference data --------------------------------------------------------------------------------

@@ -481,6 +481,7 @@ def _criteria(obj, create, extracted, codes=None, **kwargs):
     codes = extracted if extracted is not None else codes if codes is not None else ["deld"]
     for code in codes:
         AssessmentCriterion.objects.create(
+            facilitator_id=obj.facilitator_id,
             assessment=obj,
             criterion=ref(EligibilityCriterion, code),
             evidence_kind=AssessmentCriterion.EvidenceKind.FRANCE_TRAVAIL,

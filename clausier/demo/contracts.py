@@ -316,7 +316,13 @@ class ContractsMixin:
             steps.append((S.SUBMITTED, S.VALIDATED, checker, checked, ""))
         return [
             StatementTransition(
-                statement=statement, from_status=a, to_status=b, by=by, at=at(when), comment=text
+                facilitator_id=statement.facilitator_id,
+                statement=statement,
+                from_status=a,
+                to_status=b,
+                by=by,
+                at=at(when),
+                comment=text,
             )
             for a, b, by, when, text in steps
         ]

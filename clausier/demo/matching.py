@@ -177,6 +177,7 @@ class MatchingMixin:
             row.wished_jobs.set(jobs_wished)
         CandidacyCriterion.objects.bulk_create(
             CandidacyCriterion(
+                facilitator_id=row.facilitator_id,
                 candidacy=row,
                 criterion=self.ref.criterion[code],
                 evidence_kind=kind,
@@ -187,7 +188,14 @@ class MatchingMixin:
         with dated(CandidacyTransition, "at"):
             CandidacyTransition.objects.bulk_create(
                 CandidacyTransition(
-                    candidacy=row, from_status=a, to_status=b, by=by, organization=org, at=at, comment=comment
+                    facilitator_id=row.facilitator_id,
+                    candidacy=row,
+                    from_status=a,
+                    to_status=b,
+                    by=by,
+                    organization=org,
+                    at=at,
+                    comment=comment,
                 )
                 for row, a, b, by, org, at, comment in candidacy_log
             )
@@ -261,7 +269,14 @@ class MatchingMixin:
         with dated(ProposalTransition, "at"):
             ProposalTransition.objects.bulk_create(
                 ProposalTransition(
-                    proposal=row, from_status=a, to_status=b, by=by, organization=org, at=at, comment=comment
+                    facilitator_id=row.facilitator_id,
+                    proposal=row,
+                    from_status=a,
+                    to_status=b,
+                    by=by,
+                    organization=org,
+                    at=at,
+                    comment=comment,
                 )
                 for row, a, b, by, org, at, comment in proposal_log
             )

@@ -289,6 +289,7 @@ class PeopleMixin:
         AssessmentCriterion.objects.bulk_create(
             [
                 AssessmentCriterion(
+                    facilitator_id=a.facilitator_id,
                     assessment=a,
                     criterion=self.ref.criterion[code],
                     evidence_kind=evidence,

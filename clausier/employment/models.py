@@ -7,7 +7,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 
 from clausier.procurement.models import HOURS
-from clausier.utils.models import TenantModel, TenantQuerySet
+from clausier.utils.models import OfParentTenant, TenantModel, TenantQuerySet
 
 
 class ContractQuerySet(TenantQuerySet):
@@ -178,8 +178,13 @@ class MonthlyStatement(TenantModel):
         return f"Relevé {self.month:%m/%Y} — {self.employer} ({self.get_status_display()})"
 
 
-class StatementTransition(models.Model):
+class StatementTransition(OfParentTenant):
+    TENANT_PARENT = "statement"
     statement = models.ForeignKey(MonthlyStatement, on_delete=models.CASCADE, related_name="transitions")
+    # The statement's, copied so the log is distributed with it (Citus, issue 18).
+    facilitator = models.ForeignKey(
+        "organizations.Organization", verbose_name="facilitateur", on_delete=models.PROTECT, related_name="+"
+    )
     from_status = models.CharField(max_length=10, choices=StatementStatus.choices, blank=True)
     to_status = models.CharField(max_length=10, choices=StatementStatus.choices)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -234,7 +239,9 @@ class HoursRecord(TenantModel):
         verbose_name_plural = "relevés d'heures"
         ordering = ["month"]
         constraints = [
-            models.UniqueConstraint(fields=["contract", "month"], name="hours_one_per_contract_month"),
+            models.UniqueConstraint(
+                fields=["facilitator", "contract", "month"], name="hours_one_per_contract_month"
+            ),
             models.CheckConstraint(condition=Q(hours__gte=0), name="hours_ge0"),
             models.CheckConstraint(condition=Q(training_hours__gte=0), name="hours_training_ge0"),
             models.CheckConstraint(

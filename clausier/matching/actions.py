@@ -71,6 +71,7 @@ def _user(by):
 def _log_transition(row, *, from_status, by, comment=""):
     """One row of the transition log of `row` (a candidacy or a proposal), to its current status."""
     row.transitions.create(
+        facilitator_id=row.facilitator_id,
         from_status=from_status,
         to_status=row.status,
         by=_user(by),
@@ -183,6 +184,7 @@ def propose_candidacy(
         candidacy.wished_jobs.set(wished_jobs)
         CandidacyCriterion.objects.bulk_create(
             CandidacyCriterion(
+                facilitator_id=candidacy.facilitator_id,
                 candidacy=candidacy,
                 criterion=line.criterion,
                 evidence_kind=line.evidence_kind,

@@ -18,7 +18,7 @@ from django.db.models import F, Q
 from clausier.participants.duplicates import find_duplicates
 from clausier.participants.models import AssessmentCriterion, Participant, Sex
 from clausier.utils.locking import version_field
-from clausier.utils.models import TenantModel, TenantQuerySet
+from clausier.utils.models import OfParentTenant, TenantModel, TenantQuerySet
 
 SITUATION_CHOICES = Participant._meta.get_field("situation_at_entry").choices
 EvidenceKind = AssessmentCriterion.EvidenceKind
@@ -136,10 +136,15 @@ class Candidacy(TenantModel):
         )
 
 
-class CandidacyCriterion(models.Model):
+class CandidacyCriterion(OfParentTenant):
     """A criterion the prescriber says it can attest, with the kind of evidence (never the document)."""
 
+    TENANT_PARENT = "candidacy"
     candidacy = models.ForeignKey(Candidacy, on_delete=models.CASCADE, related_name="criterion_lines")
+    # The candidacy's, copied so the lines are distributed with it (Citus, issue 18).
+    facilitator = models.ForeignKey(
+        "organizations.Organization", verbose_name="facilitateur", on_delete=models.PROTECT, related_name="+"
+    )
     criterion = models.ForeignKey("reference.EligibilityCriterion", on_delete=models.PROTECT)
     evidence_kind = models.CharField("justificatif", max_length=20, choices=EvidenceKind.choices)
     evidence_date = models.DateField("date du justificatif", null=True, blank=True)
@@ -147,17 +152,23 @@ class CandidacyCriterion(models.Model):
     class Meta:
         verbose_name = "critère proposé"
         constraints = [
-            models.UniqueConstraint(fields=["candidacy", "criterion"], name="candidacy_criterion_unique")
+            models.UniqueConstraint(
+                fields=["facilitator", "candidacy", "criterion"], name="candidacy_criterion_unique"
+            )
         ]
 
     def __str__(self):
         return f"{self.criterion} ({self.get_evidence_kind_display()})"
 
 
-class Transition(models.Model):
+class Transition(OfParentTenant):
     """A change of state (candidacy, proposal): who, for which organization, when, with what comment.
     Each subclass adds the object and its `from_status` (blank at creation) and `to_status`."""
 
+    # The object's, copied so the log is distributed with it (Citus, issue 18).
+    facilitator = models.ForeignKey(
+        "organizations.Organization", verbose_name="facilitateur", on_delete=models.PROTECT, related_name="+"
+    )
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     organization = models.ForeignKey(
         "organizations.Organization", null=True, on_delete=models.SET_NULL, related_name="+"
@@ -174,6 +185,7 @@ class Transition(models.Model):
 
 
 class CandidacyTransition(Transition):
+    TENANT_PARENT = "candidacy"
     candidacy = models.ForeignKey(Candidacy, on_delete=models.CASCADE, related_name="transitions")
     from_status = models.CharField(max_length=10, choices=CandidacyStatus.choices, blank=True)
     to_status = models.CharField(max_length=10, choices=CandidacyStatus.choices)
@@ -325,7 +337,9 @@ class Proposal(TenantModel):
         verbose_name_plural = "propositions de candidats"
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["offer", "participant"], name="proposal_unique_per_offer"),
+            models.UniqueConstraint(
+                fields=["facilitator", "offer", "participant"], name="proposal_unique_per_offer"
+            ),
             models.CheckConstraint(
                 condition=~Q(status=ProposalStatus.HIRED) | Q(contract__isnull=False),
                 name="proposal_hired_has_contract",
@@ -342,6 +356,7 @@ class Proposal(TenantModel):
 
 
 class ProposalTransition(Transition):
+    TENANT_PARENT = "proposal"
     proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="transitions")
     from_status = models.CharField(max_length=12, choices=ProposalStatus.choices, blank=True)
     to_status = models.CharField(max_length=12, choices=ProposalStatus.choices)

@@ -353,7 +353,8 @@ class StructureSuggestion(TenantModel):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["lot", "company", "structure", "modality"], name="structure_suggestion_unique"
+                fields=["facilitator", "lot", "company", "structure", "modality"],
+                name="structure_suggestion_unique",
             )
         ]
         indexes = [

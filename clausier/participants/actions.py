@@ -332,6 +332,7 @@ def validate_eligibility(
         )
         AssessmentCriterion.objects.bulk_create(
             AssessmentCriterion(
+                facilitator_id=assessment.facilitator_id,
                 assessment=assessment,
                 criterion=line.criterion,
                 evidence_kind=line.evidence_kind,

@@ -16,6 +16,7 @@ class ParticipantAdmin(admin.ModelAdmin):
 class AssessmentCriterionInline(admin.TabularInline):
     model = AssessmentCriterion
     extra = 0
+    exclude = ["facilitator"]  # the assessment's, copied on save
 
 
 @admin.register(EligibilityAssessment)

@@ -10,7 +10,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 
 from clausier.utils.locking import version_field
-from clausier.utils.models import TenantModel, TenantQuerySet
+from clausier.utils.models import OfParentTenant, TenantModel, TenantQuerySet
 from clausier.utils.names import normalize_name
 
 
@@ -204,7 +204,9 @@ class EligibilityAssessment(TenantModel):
         return self.assessed_on <= day <= self.valid_until
 
 
-class AssessmentCriterion(models.Model):
+class AssessmentCriterion(OfParentTenant):
+    TENANT_PARENT = "assessment"
+
     class EvidenceKind(models.TextChoices):
         PRESCRIBER_CERTIFICATE = "prescriber", "Attestation du prescripteur"
         FRANCE_TRAVAIL = "france_travail", "Avis de situation France Travail"
@@ -218,6 +220,10 @@ class AssessmentCriterion(models.Model):
     assessment = models.ForeignKey(
         EligibilityAssessment, on_delete=models.CASCADE, related_name="criterion_lines"
     )
+    # The assessment's, copied so the lines are distributed with it (Citus, issue 18).
+    facilitator = models.ForeignKey(
+        "organizations.Organization", verbose_name="facilitateur", on_delete=models.PROTECT, related_name="+"
+    )
     criterion = models.ForeignKey("reference.EligibilityCriterion", on_delete=models.PROTECT)
     evidence_kind = models.CharField("justificatif", max_length=20, choices=EvidenceKind.choices)
     evidence_date = models.DateField("date du justificatif", null=True, blank=True)
@@ -225,7 +231,9 @@ class AssessmentCriterion(models.Model):
     class Meta:
         verbose_name = "critère retenu"
         constraints = [
-            models.UniqueConstraint(fields=["assessment", "criterion"], name="assessment_criterion_unique")
+            models.UniqueConstraint(
+                fields=["facilitator", "assessment", "criterion"], name="assessment_criterion_unique"
+            )
         ]
 
     def __str__(self):
@@ -251,7 +259,9 @@ class Outcome(TenantModel):
     class Meta:
         verbose_name = "sortie"
         constraints = [
-            models.UniqueConstraint(fields=["contract", "timing"], name="outcome_unique_per_contract_timing")
+            models.UniqueConstraint(
+                fields=["facilitator", "contract", "timing"], name="outcome_unique_per_contract_timing"
+            )
         ]
         indexes = [models.Index(fields=["facilitator", "observed_on"], name="outcome_fac_observed")]
 
@@ -367,7 +377,9 @@ class ProfileCriterion(models.Model):
         verbose_name = "critère à l'entrée"
         verbose_name_plural = "critères à l'entrée"
         constraints = [
-            models.UniqueConstraint(fields=["profile", "criterion"], name="profile_criterion_unique")
+            models.UniqueConstraint(
+                fields=["facilitator", "profile", "criterion"], name="profile_criterion_unique"
+            )
         ]
         indexes = [models.Index(fields=["facilitator", "criterion"], name="profile_criterion_fac")]
 

@@ -168,7 +168,7 @@ class Lot(TenantModel):
         ordering = ["market", "number"]
         constraints = [
             dates_in_order("lot"),
-            models.UniqueConstraint(fields=["market", "number"], name="lot_unique_number"),
+            models.UniqueConstraint(fields=["facilitator", "market", "number"], name="lot_unique_number"),
             models.CheckConstraint(
                 condition=Q(amount_ht__gte=0) | Q(amount_ht__isnull=True), name="lot_amount_ge0"
             ),
@@ -265,7 +265,9 @@ class Award(TenantModel):
 
     class Meta:
         verbose_name = "attribution"
-        constraints = [models.UniqueConstraint(fields=["lot", "company", "role"], name="award_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["facilitator", "lot", "company", "role"], name="award_unique")
+        ]
         indexes = [models.Index(fields=["facilitator", "company"], name="award_fac_company")]
 
     def __str__(self):

@@ -70,3 +70,19 @@ class TenantModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class OfParentTenant(models.Model):
+    """A child row kept on its parent's tenant (a log line, a criterion line): it carries `facilitator` so
+    that a distributed database (Citus) stores it with its parent. `save()` copies the parent's when none is
+    given; `bulk_create` skips `save()`, so its callers set it."""
+
+    TENANT_PARENT: str  # the field of the parent row (a TenantModel)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.facilitator_id is None:
+            self.facilitator_id = getattr(self, self.TENANT_PARENT).facilitator_id
+        super().save(*args, **kwargs)

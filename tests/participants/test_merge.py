@@ -205,7 +205,9 @@ def test_two_proposals_for_the_same_offer_keep_the_one_furthest_along(
     on_kept = ProposalFactory(offer=offer, participant=kept, status=kept_status)
     on_duplicate = ProposalFactory(offer=offer, participant=duplicate, status=duplicate_status)
     for proposal in (on_kept, on_duplicate):
-        ProposalTransition.objects.create(proposal=proposal, from_status="", to_status="shortlisted")
+        ProposalTransition.objects.create(
+            facilitator=proposal.facilitator, proposal=proposal, from_status="", to_status="shortlisted"
+        )
     other_offer = ProposalFactory(
         offer=JobOfferFactory(lot__market__facilitator=facilitator), participant=duplicate
     )
