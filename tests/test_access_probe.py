@@ -815,6 +815,33 @@ def _org_uuid(name):
     return lambda w: str(w.orgs[name].uuid)
 
 
+def _fresh_lot(w):  # a new lot of A's market, without clause nor award, for each creation on a lot
+    from clausier.procurement.models import Lot
+
+    market = w.objects["market"]
+    return Lot.objects.create(
+        facilitator=w.facilitator, market=market, number=_fresh("L")[:20], title="Lot de la sonde"
+    )
+
+
+def _removable_award(w):  # A's company as co-contractor too: its holder award keeps its contract valid
+    from clausier.procurement.models import Award
+
+    award, _ = Award.objects.get_or_create(
+        facilitator=w.facilitator, lot=w.objects["lot"], company=w.orgs["company"], role="co"
+    )
+    return {"award_id": award.uuid}
+
+
+def _count(model_name):
+    def count(w):
+        from django.apps import apps
+
+        return apps.get_model("procurement", model_name).objects.filter(facilitator=w.facilitator).count()
+
+    return count
+
+
 EMPLOYERS = STAFF | {"structure"}
 ALL_ROLES_SET = frozenset(ALL_ROLES)
 API_REGISTRY = {
@@ -854,6 +881,33 @@ API_REGISTRY = {
         body=lambda w: {"version": _version(w.objects["lot"]), "title": "Lot de la sonde"},
     ),
     ("GET", "/api/v1/awards"): ApiCase(STAFF | {"buyer", "company"}, shows=_uuid("award")),
+    ("POST", "/api/v1/operations"): ApiCase(
+        STAFF,
+        creates=_count("Operation"),
+        body=lambda w: {"buyer": str(w.orgs["buyer"].uuid), "name": _fresh("Opération sonde")},
+    ),
+    ("PATCH", "/api/v1/operations/{operation_id}"): ApiCase(
+        STAFF,
+        path=lambda w: {"operation_id": w.objects["operation"].uuid},
+        body=lambda w: {"version": _version(w.objects["operation"]), "name": "Opération de la sonde"},
+    ),
+    ("POST", "/api/v1/lots/{lot_id}/clause"): ApiCase(
+        STAFF,
+        path=lambda w: {"lot_id": _fresh_lot(w).uuid},
+        creates=_count("Clause"),
+        body=lambda w: {"legal_basis": "ccp_l2112_2", "method": "fixed", "hours_target": "350"},
+    ),
+    ("PATCH", "/api/v1/lots/{lot_id}/clause"): ApiCase(
+        STAFF,
+        path=lambda w: {"lot_id": w.objects["lot"].uuid},
+        body=lambda w: {"version": _version(w.objects["clause"]), "notes": "Observations de la sonde"},
+    ),
+    ("POST", "/api/v1/awards"): ApiCase(
+        STAFF,
+        creates=_count("Award"),
+        body=lambda w: {"lot": str(_fresh_lot(w).uuid), "company": str(w.orgs["company"].uuid)},
+    ),
+    ("DELETE", "/api/v1/awards/{award_id}"): ApiCase(STAFF, path=_removable_award),
     ("GET", "/api/v1/organizations"): ApiCase(STAFF, shows=_org_uuid("company")),
     ("GET", "/api/v1/contracts"): ApiCase(STAFF | {"company", "structure"}, shows=_uuid("contract")),
     ("GET", "/api/v1/contracts/{contract_id}"): ApiCase(
@@ -1024,6 +1078,8 @@ def test_the_api_answers_programs_not_the_login_page(world_a):
             lot_id=world_a.objects["lot"].uuid,
             contract_id=world_a.objects["contract"].uuid,
             participant_id=world_a.objects["participant"].uuid,
+            operation_id=world_a.objects["operation"].uuid,
+            award_id=world_a.objects["award"].uuid,
             month="2024-05",
             kind="market",
         )

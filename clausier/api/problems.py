@@ -39,6 +39,11 @@ class Problem(HttpError):
         self.detail, self.errors = detail, errors or []
 
 
+def invalid_field(field: str, message: str) -> Problem:
+    """A 422 naming the one field at fault (`body.lot`, `path.lot_id`…), for an endpoint's own look-ups."""
+    return Problem(422, f"Données invalides : {field} : {message}", [{"field": field, "message": message}])
+
+
 def problem_response(
     api, request, status: int, detail: str, errors: list[dict] | None = None
 ) -> HttpResponse:

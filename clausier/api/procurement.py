@@ -2,9 +2,10 @@
 
 import datetime
 from decimal import Decimal
+from typing import Literal
 from uuid import UUID
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
@@ -12,12 +13,16 @@ from ninja.pagination import paginate
 
 from clausier.accounts.models import ApiScope
 from clausier.api.auth import require
+from clausier.api.idempotency import idempotency_header, render, replay_or_run
 from clausier.api.pagination import KeysetPagination
+from clausier.api.problems import Problem, invalid_field
+from clausier.geo.models import Commune
 from clausier.organizations.access import get_object_for_user_or_404, organizations_visible_to
 from clausier.organizations.models import OrganizationKind as K
 from clausier.procurement import actions
-from clausier.procurement.models import Award, Lot, Market, Operation
+from clausier.procurement.models import Award, Clause, Lot, Market, Operation
 from clausier.procurement.progress import lots_progress, obligations_of
+from clausier.reference.models import LegalBasis
 
 router = Router(tags=["Marchés"])
 BUYERS_VIEW = {K.FACILITATOR, K.BUYER}
@@ -41,6 +46,7 @@ class OperationOut(Schema):
     commune: str | None = Field(None, alias="commune_id", description="Code INSEE de la commune des travaux.")
     start_date: datetime.date | None
     end_date: datetime.date | None
+    version: int
     updated_at: datetime.datetime
 
 
@@ -272,8 +278,14 @@ def _staff_writer(request):
 
 
 @router.post("/markets", response={201: MarketOut}, summary="Créer un marché")
-def create_market(request, payload: MarketIn):
+def create_market(request, payload: MarketIn, idempotency_key: str | None = idempotency_header()):
     facilitator = _staff_writer(request)
+    return replay_or_run(
+        request, lambda: render(request, MarketOut, _create_market(request, facilitator, payload), status=201)
+    )
+
+
+def _create_market(request, facilitator, payload: MarketIn) -> Market:
     user = request.auth
     buyer = get_object_for_user_or_404(
         organizations_visible_to(user).filter(kind=K.BUYER), user, uuid=payload.buyer
@@ -284,7 +296,7 @@ def create_market(request, payload: MarketIn):
             Operation.objects.all(), user, uuid=payload.operation
         )
     market = actions.create_market(facilitator=facilitator, by=user, buyer=buyer, **fields)
-    return Status(201, markets_of(request).get(pk=market.pk))
+    return markets_of(request).get(pk=market.pk)
 
 
 @router.patch("/markets/{market_id}", response=MarketOut, summary="Modifier un marché (avec sa version)")
@@ -298,11 +310,15 @@ def update_market(request, market_id: UUID, payload: MarketPatch):
 
 
 @router.post("/markets/{market_id}/lots", response={201: LotOut}, summary="Ajouter un lot à un marché")
-def create_lot(request, market_id: UUID, payload: LotIn):
+def create_lot(request, market_id: UUID, payload: LotIn, idempotency_key: str | None = idempotency_header()):
     _staff_writer(request)
     market = get_object_for_user_or_404(Market.objects.all(), request.auth, uuid=market_id)
-    lot = actions.create_lot(market=market, by=request.auth, **payload.dict())
-    return Status(201, _lots().get(pk=lot.pk))
+
+    def run():
+        lot = actions.create_lot(market=market, by=request.auth, **payload.dict())
+        return render(request, LotOut, _lots().get(pk=lot.pk), status=201)
+
+    return replay_or_run(request, run)
 
 
 @router.patch("/lots/{lot_id}", response=LotOut, summary="Modifier un lot (avec sa version)")
@@ -313,6 +329,310 @@ def update_lot(request, lot_id: UUID, payload: LotPatch):
     with transaction.atomic():
         actions.update_lot(lot=lot, by=request.auth, expected_version=payload.version, **changes)
     return _lots().get(pk=lot.pk)
+
+
+# Operations.
+
+OperationKind = Literal[tuple(value for value, _label in Operation._meta.get_field("kind").choices)]
+
+
+class OperationIn(Schema):
+    model_config = {"extra": "forbid"}
+
+    buyer: UUID = Field(description="Le donneur d'ordre (un partenaire du facilitateur).")
+    name: str = Field(min_length=1, max_length=255)
+    kind: OperationKind = "building"
+    commune: str | None = Field(None, min_length=5, max_length=5, description="Code INSEE de la commune.")
+    description: str = ""
+    start_date: datetime.date | None = None
+    end_date: datetime.date | None = None
+
+
+class OperationPatch(Schema):
+    model_config = {"extra": "forbid"}
+
+    version: int = Field(
+        description="La version lue (champ `version` de l'opération) : refusée si elle a changé."
+    )
+    buyer: UUID | None = None
+    name: str | None = Field(None, min_length=1, max_length=255)
+    kind: OperationKind | None = None
+    commune: str | None = Field(None, min_length=5, max_length=5)
+    description: str | None = None
+    start_date: datetime.date | None = None
+    end_date: datetime.date | None = None
+
+
+def _operation_fields(request, fields: dict) -> dict:
+    """The payload's uuids and codes as the objects the actions take (422 on an unknown commune)."""
+    if fields.get("buyer") is not None:
+        fields["buyer"] = get_object_for_user_or_404(
+            organizations_visible_to(request.auth).filter(kind=K.BUYER), request.auth, uuid=fields["buyer"]
+        )
+    elif "buyer" in fields:
+        raise invalid_field("body.buyer", "ce champ ne peut pas être vide")
+    if fields.get("commune") is not None:
+        fields["commune"] = Commune.objects.filter(pk=fields["commune"]).first()
+        if fields["commune"] is None:
+            raise invalid_field("body.commune", "commune inconnue (code INSEE)")
+    return fields
+
+
+def _operation_out(operation) -> Operation:
+    return Operation.objects.select_related("buyer").get(pk=operation.pk)
+
+
+@router.post("/operations", response={201: OperationOut}, summary="Créer une opération")
+def create_operation(request, payload: OperationIn, idempotency_key: str | None = idempotency_header()):
+    facilitator = _staff_writer(request)
+    fields = _operation_fields(request, payload.dict())
+
+    def run():
+        operation = actions.create_operation(facilitator=facilitator, by=request.auth, **fields)
+        return render(request, OperationOut, _operation_out(operation), status=201)
+
+    return replay_or_run(request, run)
+
+
+@router.patch(
+    "/operations/{operation_id}", response=OperationOut, summary="Modifier une opération (avec sa version)"
+)
+def update_operation(request, operation_id: UUID, payload: OperationPatch):
+    _staff_writer(request)
+    operation = get_object_for_user_or_404(Operation.objects.all(), request.auth, uuid=operation_id)
+    changes = _operation_fields(request, payload.dict(exclude={"version"}, exclude_unset=True))
+    with transaction.atomic():
+        actions.update_operation(
+            operation=operation, by=request.auth, expected_version=payload.version, **changes
+        )
+    return _operation_out(operation)
+
+
+# The lot's clause: its legal basis and its sizing, computed by `actions.size_clause` as on the clause page.
+
+RATE = {"ge": 0, "le": 1, "max_digits": 5, "decimal_places": 4}
+HOURS = {"ge": 0, "max_digits": 12, "decimal_places": 2}
+MONEY = {"ge": 0, "max_digits": 14, "decimal_places": 2}
+SIZING_HELP = (
+    "Les paramètres du mode de calcul choisi (`method`) ; les autres sont ignorés. `hours_target` vide : "
+    "l'objectif est le calcul ; différent du calcul : `override_reason` est obligatoire."
+)
+
+
+class ClauseIn(Schema):
+    model_config = {"extra": "forbid"}
+
+    legal_basis: str = Field(min_length=1, max_length=40, description="Code de la base juridique.")
+    method: Clause.Method = Clause.Method.FORMULA
+    hours_target: Decimal | None = Field(None, **HOURS)
+    amount_ht: Decimal | None = Field(None, **MONEY)
+    labour_share: Decimal | None = Field(None, **RATE, description="Part de main-d'œuvre (0 à 1).")
+    insertion_rate: Decimal | None = Field(None, **RATE, description="Taux d'insertion (0 à 1).")
+    hourly_cost: Decimal | None = Field(None, gt=0, max_digits=8, decimal_places=2)
+    months: int | None = Field(None, ge=1, le=600)
+    transferred_monthly_hours: Decimal | None = Field(None, **HOURS)
+    estimated_total_hours: Decimal | None = Field(None, **HOURS)
+    override_reason: str = ""
+    eligible_publics: str = ""
+    notes: str = ""
+
+
+class ClausePatch(Schema):
+    model_config = {"extra": "forbid"}
+
+    version: int = Field(
+        description="La version lue (champ `version` de la clause) : refusée si elle a changé."
+    )
+    legal_basis: str | None = Field(None, min_length=1, max_length=40)
+    method: Clause.Method | None = None
+    hours_target: Decimal | None = Field(None, **HOURS)
+    amount_ht: Decimal | None = Field(None, **MONEY)
+    labour_share: Decimal | None = Field(None, **RATE)
+    insertion_rate: Decimal | None = Field(None, **RATE)
+    hourly_cost: Decimal | None = Field(None, gt=0, max_digits=8, decimal_places=2)
+    months: int | None = Field(None, ge=1, le=600)
+    transferred_monthly_hours: Decimal | None = Field(None, **HOURS)
+    estimated_total_hours: Decimal | None = Field(None, **HOURS)
+    override_reason: str | None = None
+    eligible_publics: str | None = None
+    notes: str | None = None
+
+
+CLAUSE_EXISTS = "Ce lot a déjà une clause : modifiez-la (PATCH /lots/{id}/clause) avec sa version."
+NO_CLAUSE = "Ce lot n'a pas encore de clause : créez-la (POST /lots/{id}/clause)."
+
+
+def _legal_basis(code: str, current=None):
+    """An active legal basis, or the clause's own (kept even if deactivated since)."""
+    basis = LegalBasis.objects.filter(code=code).first()
+    if basis is None or not (basis.is_active or basis == current):
+        raise invalid_field("body.legal_basis", "base juridique inconnue")
+    return basis
+
+
+def _clause_lot(request, lot_id: UUID) -> Lot:
+    return get_object_for_user_or_404(
+        Lot.objects.select_related("market", "clause"), request.auth, uuid=lot_id
+    )
+
+
+def _clause_out(lot) -> Clause:
+    return Clause.objects.select_related("legal_basis").get(lot=lot)
+
+
+@router.post(
+    "/lots/{lot_id}/clause",
+    response={201: ClauseOut},
+    summary="Créer la clause d'un lot",
+    description=SIZING_HELP,
+)
+def create_clause(
+    request, lot_id: UUID, payload: ClauseIn, idempotency_key: str | None = idempotency_header()
+):
+    _staff_writer(request)
+    lot = _clause_lot(request, lot_id)
+    fields = payload.dict()
+    fields["legal_basis"] = _legal_basis(fields["legal_basis"])
+
+    def run():
+        # `set_clause` creates or updates: a lot that has one already is a conflict, not a silent overwrite,
+        # even when two requests race past this check (the one-to-one's IntegrityError, in a savepoint).
+        if Clause.objects.filter(lot=lot).exists():
+            raise Problem(409, CLAUSE_EXISTS)
+        try:
+            with transaction.atomic():
+                actions.set_clause(lot=lot, by=request.auth, **fields)
+        except IntegrityError:
+            if not Clause.objects.filter(lot=lot).exists():
+                raise
+            raise Problem(409, CLAUSE_EXISTS) from None
+        return render(request, ClauseOut, _clause_out(lot), status=201)
+
+    return replay_or_run(request, run)
+
+
+def _merged_clause(clause: Clause, changes: dict) -> dict:
+    """The full input `set_clause` takes: the stored values under the changes. A stored target without an
+    override reason was the computation: left out, so that it follows new parameters."""
+    fields = {name: getattr(clause, name) for name in actions.CLAUSE_FIELDS}
+    if not clause.override_reason and "hours_target" not in changes:
+        fields["hours_target"] = None
+    fields.update(changes)
+    return fields
+
+
+@router.patch(
+    "/lots/{lot_id}/clause",
+    response=ClauseOut,
+    summary="Modifier la clause d'un lot (avec sa version)",
+    description=SIZING_HELP + " Les champs absents gardent leur valeur.",
+)
+def update_clause(request, lot_id: UUID, payload: ClausePatch):
+    _staff_writer(request)
+    lot = _clause_lot(request, lot_id)
+    clause = getattr(lot, "clause", None)  # RelatedObjectDoesNotExist is an AttributeError
+    if clause is None:
+        raise Problem(404, NO_CLAUSE)
+    changes = payload.dict(exclude={"version"}, exclude_unset=True)
+    if changes.get("legal_basis") is not None:
+        changes["legal_basis"] = _legal_basis(changes["legal_basis"], current=clause.legal_basis)
+    nullable = {"hours_target", "amount_ht", "labour_share", "insertion_rate", "hourly_cost", "months"}
+    nullable |= {"transferred_monthly_hours", "estimated_total_hours"}
+    emptied = next((name for name, value in changes.items() if value is None and name not in nullable), None)
+    if emptied:
+        raise invalid_field(f"body.{emptied}", "ce champ ne peut pas être vide")
+    with transaction.atomic():
+        actions.set_clause(
+            lot=lot, by=request.auth, expected_version=payload.version, **_merged_clause(clause, changes)
+        )
+    return _clause_out(lot)
+
+
+# Awards: a partner company by its uuid, or any company by its SIRET (as the lot page's form).
+
+DUPLICATE_AWARD = "Cette entreprise est déjà attributaire de ce lot dans ce rôle."
+
+
+class AwardIn(Schema):
+    model_config = {"extra": "forbid"}
+
+    lot: UUID
+    company: UUID | None = Field(None, description="Une entreprise partenaire ; sinon `siret`.")
+    siret: str | None = Field(
+        None,
+        pattern=r"^[0-9]{14}$",
+        description="Le SIRET d'une entreprise : partenaire, connue de la plateforme, ou nouvelle (`name`).",
+    )
+    name: str = Field("", max_length=255, description="Le nom d'une entreprise nouvelle (avec `siret`).")
+    role: Award.AwardRole = Award.AwardRole.HOLDER
+    awarded_on: datetime.date | None = None
+    amount_ht: Decimal | None = Field(None, **MONEY)
+
+
+def _duplicate_award(error: IntegrityError) -> bool:
+    """Whether `error` is the award_unique constraint's (another request committed the same award first)."""
+    name = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
+    if name is not None:  # PostgreSQL names the constraint
+        return name == "award_unique"
+    table = Award._meta.db_table  # SQLite lists its columns
+    return f"{table}.lot_id, {table}.company_id, {table}.role" in str(error)
+
+
+def _award_out(award) -> Award:
+    return Award.objects.select_related("lot__market", "company").get(pk=award.pk)
+
+
+def _award(request, payload: AwardIn) -> Award:
+    """Award through the lot page's actions; the same (lot, company, role) twice is a conflict, even when two
+    requests race past `award_lot`'s check (the unique constraint's IntegrityError, in a savepoint)."""
+    user = request.auth
+    lot = get_object_for_user_or_404(Lot.objects.all(), user, uuid=payload.lot)
+    fields = {"role": payload.role, "awarded_on": payload.awarded_on, "amount_ht": payload.amount_ht}
+    try:
+        with transaction.atomic():
+            if payload.company is not None:
+                company = get_object_for_user_or_404(
+                    organizations_visible_to(user).filter(kind=K.COMPANY), user, uuid=payload.company
+                )
+                award, created = actions.award_lot(lot=lot, company=company, by=user, **fields)
+            else:
+                award, created = actions.award_lot_to_siret(
+                    lot=lot, by=user, siret=payload.siret, name=payload.name, **fields
+                )
+    except IntegrityError as error:
+        if not _duplicate_award(error):
+            raise
+        created = False
+    if not created:
+        raise Problem(409, DUPLICATE_AWARD)
+    return _award_out(award)
+
+
+@router.post("/awards", response={201: AwardOut}, summary="Attribuer un lot à une entreprise")
+def create_award(request, payload: AwardIn, idempotency_key: str | None = idempotency_header()):
+    _staff_writer(request)
+    if (payload.company is None) == (payload.siret is None):
+        raise invalid_field("body.company", "indiquez soit `company` (uuid), soit `siret`")
+    return replay_or_run(request, lambda: render(request, AwardOut, _award(request, payload), status=201))
+
+
+@router.delete(
+    "/awards/{award_id}",
+    response={204: None},
+    summary="Retirer une attribution",
+    description="Refusé (409) tant que des contrats ou une convention de globalisation reposent sur elle.",
+)
+def delete_award(request, award_id: UUID):
+    _staff_writer(request)
+    award = get_object_for_user_or_404(
+        Award.objects.select_related("lot", "company"), request.auth, uuid=award_id
+    )
+    with transaction.atomic():
+        problem = actions.award_removal_problem(award)
+        if problem:
+            raise Problem(409, problem)
+        actions.remove_award(award=award, by=request.auth)
+    return Status(204, None)
 
 
 # --- A company's (or a buyer's) obligations, lot by lot ------------------------------------------------------
