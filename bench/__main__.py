@@ -17,7 +17,18 @@ def main(argv: list[str] | None = None) -> int:
         "--reset", action="store_true", help="supprime d'abord les territoires bench-* existants"
     )
     sub.add_parser("measure", help="mesure les indicateurs sur les territoires générés")
-    args = parser.parse_args(argv)
+    sub.add_parser(
+        "cluster",
+        add_help=False,  # its options are its own: `python -m bench cluster --help`
+        help="grappe PostgreSQL + réplique, PgBouncer, 2 nœuds web, nginx, 2 workers, sous charge et pannes",
+    )
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "cluster":  # it sets the environment of its database before Django starts
+        from bench import cluster
+
+        return cluster.main(rest)
+    if rest:
+        parser.error(f"arguments inconnus : {' '.join(rest)}")
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
