@@ -17,6 +17,16 @@ def main(argv: list[str] | None = None) -> int:
         "--reset", action="store_true", help="supprime d'abord les territoires bench-* existants"
     )
     sub.add_parser("measure", help="mesure les indicateurs sur les territoires générés")
+    lists = sub.add_parser(
+        "lists", help="temps serveur de chaque page de liste, pour chaque compte du territoire"
+    )
+    lists.add_argument(
+        "--runs", type=int, default=5, help="requêtes mesurées par page et par compte (défaut : 5)"
+    )
+    lists.add_argument("--territory", help="slug du territoire (défaut : celui de la démo)")
+    lists.add_argument(
+        "--create-logins", action="store_true", help="comptes créés pour la mesure, annulés à la fin"
+    )
     sub.add_parser(
         "cluster",
         add_help=False,  # its options are its own: `python -m bench cluster --help`
@@ -34,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     import django
 
     django.setup()
+    if args.command == "lists":
+        from bench import lists
+
+        return lists.main(args.territory, runs=args.runs, create_logins=args.create_logins)
     from bench import generate
 
     if args.command == "generate":

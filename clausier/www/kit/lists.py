@@ -11,9 +11,12 @@ from functools import reduce
 from operator import and_, or_
 
 from django import forms
+from django.core.paginator import Paginator
 from django.db.models import Q
+from django.db.models.query import ModelIterable
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.functional import cached_property
 from django.utils.http import urlencode
 from django.utils.text import slugify
 from django.views.generic import ListView
@@ -81,7 +84,46 @@ def search(queryset, fields, text):
     return queryset.filter(reduce(and_, conditions))
 
 
+class AnnotatedPaginator(Paginator):
+    """Counts and slices on the primary keys, then annotates only the page's rows.
+
+    The list querysets carry correlated aggregates and are often DISTINCT (tenant joins): counting them, or
+    sorting and slicing them, made the database compute every aggregate for every row (1.2 s for the
+    buyers of the demo). Selecting `pk` alone leaves out the annotations the filters and the sort do not
+    use; the page's rows are then fetched with their aggregates, in the same order.
+    """
+
+    @cached_property
+    def two_step(self) -> bool:
+        """Model rows with aggregates; a union or a `values()` list is paginated as usual."""
+        query = getattr(self.object_list, "query", None)
+        return (
+            query is not None
+            and query.combinator is None
+            and bool(query.annotations)
+            and self.object_list._iterable_class is ModelIterable
+        )
+
+    @cached_property
+    def count(self):
+        if not self.two_step:
+            return super().count
+        return self.object_list.order_by().values("pk").count()
+
+    def page(self, number):
+        if not self.two_step:
+            return super().page(number)
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        pks = list(self.object_list.values_list("pk", flat=True)[bottom:top])
+        return self._get_page(list(self.object_list.filter(pk__in=pks)), number, self)
+
+
 class FilteredListView(ListExportMixin, ListView):
+    paginator_class = AnnotatedPaginator
     paginate_by = 50
     template_name = "www/list.html"
     partial_template_name = "www/_results.html"
