@@ -334,12 +334,7 @@ def change_statement_status(
         locked.status = to
         locked.save(update_fields=["status", "updated_at"])
         transition = StatementTransition.objects.create(
-            facilitator_id=locked.facilitator_id,
-            statement=locked,
-            from_status=before,
-            to_status=to,
-            by=by,
-            comment=comment,
+            statement=locked, from_status=before, to_status=to, by=by, comment=comment
         )
         record(action=Action.TRANSITION, obj=locked, by=by, changes={"status": [before, to]}, detail=comment)
         if to == StatementStatus.RETURNED:  # the employer's members are e-mailed once this commits (issue 8)

@@ -71,7 +71,6 @@ def _user(by):
 def _log_transition(row, *, from_status, by, comment=""):
     """One row of the transition log of `row` (a candidacy or a proposal), to its current status."""
     row.transitions.create(
-        facilitator_id=row.facilitator_id,
         from_status=from_status,
         to_status=row.status,
         by=_user(by),
