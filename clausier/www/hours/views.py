@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -35,6 +36,7 @@ from clausier.organizations.models import Company, InsertionStructure, Organizat
 from clausier.procurement.followup import STATUS_RULE, Status, add_months, month_start
 from clausier.procurement.models import GlobalisationAgreement, Lot
 from clausier.procurement.progress import POOLING_RULE, lots_progress
+from clausier.publicsite.figures import cached_on_data
 from clausier.reporting.charts import Point, line_chart
 from clausier.utils.dates import month_label
 from clausier.utils.formatting import fr_number
@@ -491,13 +493,22 @@ def lots_at_risk(facilitator, *, day: datetime.date | None = None, lots=None) ->
     )
 
 
+DASHBOARD_ALERTS = "www/_dashboard_alerts.html"
+
+
 def dashboard_alerts(facilitator, *, day: datetime.date | None = None) -> dict:
+    """The relances block, rendered (`alerts_html`): cached like the figures until the territory's data or the
+    day change (the list is one query over every employer's contracts, read by every dashboard view)."""
     day = day or today()
     month = previous_month(day)
+
+    def render():
+        context = {
+            "relances": list(statements_to_chase(facilitator, month)),
+            "relances_month_label": month_label(month),
+            "relances_month_value": f"{month:%Y-%m}",
+        }
+        return render_to_string(DASHBOARD_ALERTS, context)
+
     # The lots at risk follow the dashboard's filters: see `clausier.www.reporting.views.dashboard_figures`.
-    return {
-        "relances": list(statements_to_chase(facilitator, month)),
-        "relances_month": month,
-        "relances_month_label": month_label(month),
-        "relances_month_value": f"{month:%Y-%m}",
-    }
+    return {"alerts_html": cached_on_data(facilitator, f"dashboard:alerts:{month:%Y-%m}", render, day=day)}
