@@ -95,12 +95,13 @@ TEMPLATES = [
         "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
+            # Not django-dsfr's `site_config`: Clausier's templates draw their own header and footer and never
+            # read its `SITE_CONFIG`, which cost two queries on every page.
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "dsfr.context_processors.site_config",
                 "clausier.organizations.context_processors.current_organization",
             ],
         },
