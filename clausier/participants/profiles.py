@@ -286,6 +286,29 @@ def profile_breakdown(facilitator, participants: QuerySet | None = None) -> dict
     return result
 
 
+def breakdown_and_communes(facilitator, participants: QuerySet | None = None) -> tuple[dict, dict[str, int]]:
+    """`profile_breakdown()` and `counts_by(…, "commune")` together, from one query grouped by every band and
+    the commune (a few hundred groups for a territory) where they were two scans of the people's profiles."""
+    rows = list(
+        profiles_of(facilitator, participants)
+        .values_list(*DIMENSIONS, "participant__sex", "commune_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    result: dict[str, dict[str, int]] = {"total": {"total": sum(row[-1] for row in rows)}}
+    for position, (dimension, choices) in enumerate(DIMENSIONS.items()):
+        counts = result[dimension] = dict.fromkeys(choices.values, 0)
+        for row in rows:
+            if row[position] in counts:
+                counts[row[position]] += row[-1]
+    sex = len(DIMENSIONS)
+    result["sex"] = {s: sum(row[-1] for row in rows if row[sex] == s) for s in ("F", "M")}
+    communes: dict[str, int] = {}
+    for row in rows:
+        communes[row[sex + 1] or ""] = communes.get(row[sex + 1] or "", 0) + row[-1]
+    return result, communes
+
+
 def criteria_counts(facilitator, participants: QuerySet | None = None) -> dict[str, int]:
     """{criterion code: people holding it at entry}, one query (a person may hold several criteria)."""
     lines = ProfileCriterion.objects.filter(

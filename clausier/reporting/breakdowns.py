@@ -27,7 +27,7 @@ from django.db.models.functions import Coalesce, ExtractMonth, ExtractYear
 
 from clausier.organizations.models import OrganizationKind
 from clausier.participants.models import Outcome
-from clausier.participants.profiles import counts_by, criteria_counts, profile_breakdown
+from clausier.participants.profiles import breakdown_and_communes, criteria_counts
 from clausier.procurement.models import Award
 from clausier.reporting.filters import IndicatorFilter
 from clausier.reporting.indicators import fte_hours_of, overlapping, to_fte
@@ -103,15 +103,18 @@ def _lots(f: IndicatorFilter):
     return lots
 
 
-def figures(f: IndicatorFilter) -> dict:
-    """The headline figures: four queries."""
+def figures(f: IndicatorFilter, grid: "HoursGrid | None" = None) -> dict:
+    """The headline figures: four queries (three with the hours already read in `grid`)."""
     lots = _lots(f).aggregate(
         planned=Coalesce(Sum("clause__hours_target"), ZERO),
         lots=Count("pk"),
         markets=Count("market_id", distinct=True),
         buyers=Count("market__buyer_id", distinct=True),
     )
-    hours = f.hours().aggregate(h=Coalesce(Sum("counted_hours"), ZERO))["h"]
+    if grid is not None:
+        hours = grid.total
+    else:
+        hours = f.hours().aggregate(h=Coalesce(Sum("counted_hours"), ZERO))["h"]
     contracts = f.contracts().aggregate(
         contracts=Count("pk"),
         participants=Count(PERSON, distinct=True),
@@ -131,6 +134,45 @@ def figures(f: IndicatorFilter) -> dict:
         "buyers": lots["buyers"],
         **contracts,
     }
+
+
+class HoursGrid:
+    """The filtered realised hours by (lot, contract type, modality, month), read in one query: the total,
+    the years, the months and the breakdowns by type, modality and buyer are all sums of it, where each was
+    a scan of the territory's hours records joined to their statements (a few thousand rows for a whole
+    territory: the contracts of a lot, type and modality share their months)."""
+
+    def __init__(self, f: IndicatorFilter):
+        self.rows: list[tuple[int, int, int, datetime.date, Decimal]] = list(
+            f.hours(through=("contract",))
+            .values_list("contract__lot_id", "contract__contract_type_id", "contract__modality_id", "month")
+            .annotate(h=Sum("counted_hours"))
+            .order_by()
+        )
+
+    @property
+    def total(self) -> Decimal:
+        return sum((row[4] for row in self.rows), ZERO)
+
+    def by_lot_type_modality(self) -> list[tuple[int, int, int, Decimal]]:
+        sums: dict[tuple[int, int, int], Decimal] = {}
+        for lot, contract_type, modality, _month, hours in self.rows:
+            key = (lot, contract_type, modality)
+            sums[key] = sums.get(key, ZERO) + hours
+        return [(*key, hours) for key, hours in sums.items()]
+
+    def by_year(self) -> dict[int, Decimal]:
+        sums: dict[int, Decimal] = {}
+        for *_, month, hours in self.rows:
+            sums[month.year] = sums.get(month.year, ZERO) + hours
+        return sums
+
+    def by_month_of(self, year: int) -> dict[int, Decimal]:
+        sums: dict[int, Decimal] = {}
+        for *_, month, hours in self.rows:
+            if month.year == year:
+                sums[month.month] = sums.get(month.month, ZERO) + hours
+        return sums
 
 
 def hours_by_lot_type_modality(f: IndicatorFilter) -> list[tuple[int, int, int, Decimal]]:
@@ -212,13 +254,12 @@ def people(f: IndicatorFilter):
 
 
 def profiles(f: IndicatorFilter) -> tuple[dict, dict, list[dict]]:
-    """Profiles at entry of the people: bands, criteria, communes (three queries)."""
+    """Profiles at entry of the people: bands and communes, criteria (two queries, and the communes' names)."""
     from clausier.geo.models import Commune
 
     who = people(f)
-    breakdown = profile_breakdown(f.facilitator, who)
+    breakdown, by_commune = breakdown_and_communes(f.facilitator, who)
     criteria = criteria_counts(f.facilitator, who)
-    by_commune = counts_by(f.facilitator, "commune", who)
     names = dict(
         Commune.objects.filter(insee_code__in=[c for c in by_commune if c]).values_list("insee_code", "name")
     )
@@ -232,8 +273,11 @@ def profiles(f: IndicatorFilter) -> tuple[dict, dict, list[dict]]:
     return breakdown, criteria, communes
 
 
-def years(f: IndicatorFilter, *, today: datetime.date | None = None) -> list[YearRow]:
-    """Participants, contracts and hours per year, from the first year with a contract (three queries)."""
+def years(
+    f: IndicatorFilter, *, today: datetime.date | None = None, grid: HoursGrid | None = None
+) -> list[YearRow]:
+    """Participants, contracts and hours per year, from the first year with a contract (three queries, two
+    with `grid`)."""
     today = today or datetime.date.today()
     contracts = f.contracts()
     first = contracts.aggregate(first=Min("start_date"))["first"]
@@ -246,19 +290,23 @@ def years(f: IndicatorFilter, *, today: datetime.date | None = None) -> list[Yea
         **{f"c{y}": Count("pk", filter=overlapping(y)) for y in span},
         **{f"p{y}": Count(PERSON, distinct=True, filter=overlapping(y)) for y in span},
     )
-    hours = dict(
-        f.hours()
-        .annotate(y=ExtractYear("month"))
-        .values("y")
-        .annotate(h=Sum("counted_hours"))
-        .values_list("y", "h")
-        .order_by()
-    )
+    if grid is not None:
+        hours = grid.by_year()
+    else:
+        hours = dict(
+            f.hours()
+            .annotate(y=ExtractYear("month"))
+            .values("y")
+            .annotate(h=Sum("counted_hours"))
+            .values_list("y", "h")
+            .order_by()
+        )
     return [YearRow(y, counts[f"p{y}"], counts[f"c{y}"], hours.get(y, ZERO)) for y in span]
 
 
-def months(f: IndicatorFilter, year: int) -> list[MonthRow]:
-    """The twelve months of `year` (two queries)."""
+def months(f: IndicatorFilter, year: int, *, grid: HoursGrid | None = None) -> list[MonthRow]:
+    """The twelve months of `year` (two queries, one with `grid`: the filter's hours of that year are its
+    rows of that year)."""
     scoped = f.within(datetime.date(year, 1, 1), datetime.date(year, 12, 31))
     firsts = [datetime.date(year, m, 1) for m in range(1, 13)]
     lasts = [*(d - datetime.timedelta(days=1) for d in firsts[1:]), datetime.date(year, 12, 31)]
@@ -276,14 +324,17 @@ def months(f: IndicatorFilter, year: int) -> list[MonthRow]:
             for i, (a, b) in enumerate(zip(firsts, lasts, strict=True))
         },
     )
-    hours = dict(
-        scoped.hours()
-        .annotate(m=ExtractMonth("month"))
-        .values("m")
-        .annotate(h=Sum("counted_hours"))
-        .values_list("m", "h")
-        .order_by()
-    )
+    if grid is not None:
+        hours = grid.by_month_of(year)
+    else:
+        hours = dict(
+            scoped.hours()
+            .annotate(m=ExtractMonth("month"))
+            .values("m")
+            .annotate(h=Sum("counted_hours"))
+            .values_list("m", "h")
+            .order_by()
+        )
     return [
         MonthRow(d, counts[f"p{i}"], counts[f"c{i}"], hours.get(i + 1, ZERO)) for i, d in enumerate(firsts)
     ]
@@ -294,9 +345,10 @@ def indicators(
 ) -> Indicators:
     today = today or datetime.date.today()
     breakdown, criteria, communes = profiles(f)
-    hours_rows = hours_by_lot_type_modality(f)
+    grid = HoursGrid(f)
+    hours_rows = grid.by_lot_type_modality()
     result = Indicators(
-        **figures(f),
+        **figures(f, grid),
         by_contract_type=by_dimension(f, "contract_type", hours_rows, 1),
         by_modality=by_dimension(f, "modality", hours_rows, 2),
         by_buyer=by_buyer(f, hours_rows),
@@ -304,14 +356,14 @@ def indicators(
         criteria=criteria,
         communes=communes,
         outcomes=outcomes(f),
-        years=years(f, today=today),
+        years=years(f, today=today, grid=grid),
     )
     if with_months:
         year = min(today.year, f.end.year) if f.end else today.year
         if f.start and f.start.year > year:
             year = f.start.year
         result.months_year = year
-        result.months = months(f, year)
+        result.months = months(f, year, grid=grid)
     return result
 
 
