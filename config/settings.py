@@ -47,7 +47,6 @@ INSTALLED_APPS = [
     "widget_tweaks",
     "dsfr",
     "django_htmx",
-    "django_tasks_db",
     "ninja",  # the API's interactive docs, served from the project's own static files (no CDN)
     "clausier.reference",
     "clausier.geo",
@@ -56,6 +55,8 @@ INSTALLED_APPS = [
     "clausier.participants",
     "clausier.employment",
     "clausier.imports",
+    # After clausier.imports: its `db_worker` (the task worker with the dead-import reaper) must win.
+    "django_tasks_db",
     "clausier.reporting",
     "clausier.audit",
     "clausier.rgpd",

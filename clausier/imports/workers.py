@@ -13,8 +13,11 @@ A run is then known dead (`dead`):
   cannot be written while the commit's transaction holds the database.
 
 `reap` marks the dead runs failed with a French message (the commit's transaction died with its process:
-nothing was written) and their task failed too; the import pages call it, so the user sees it the next time
-the progress is polled.
+nothing was written) and their task failed too. Every `clausier db_worker` runs a `Reaper` (a thread: at start,
+then every `REAP_SECONDS`), so a run whose worker was killed shows failed everywhere (the imports list, the
+import's page) within `REAP_SECONDS` on the same machine, `BEAT_LOST` + `REAP_SECONDS` from another one,
+without anyone opening a page; `clausier reap_imports` does one round, for a timer; the import pages still
+call `reap` on the runs they show (no worker running at all).
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ import datetime as dt
 import logging
 import socket
 import threading
+import time
 
 import psutil
-from django.db import OperationalError, connection, connections, transaction
+from django.db import OperationalError, close_old_connections, connection, connections, transaction
 from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -36,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 BEAT_SECONDS = 10
 BEAT_LOST = dt.timedelta(minutes=2)  # twelve beats missed: the worker of another machine is gone
+REAP_SECONDS = 30  # each worker's reaper: a killed worker's run shows failed within this on its machine
 WORKING_STATES = (ImportState.VALIDATING, ImportState.COMMITTING)
 DEAD_MESSAGE = (
     "Le service de traitement en arrière-plan s'est arrêté brutalement pendant le traitement de ce fichier "
@@ -85,7 +90,7 @@ def dead(run: ImportRun, *, now: dt.datetime | None = None) -> bool:
 
 def reap(runs) -> int:
     """Mark failed the runs of `runs` (a queryset) whose worker died, and their tasks; how many."""
-    candidates = runs.filter(state__in=WORKING_STATES).exclude(worker="")
+    candidates = runs.filter(state__in=WORKING_STATES).exclude(worker="").order_by()  # no sort: few rows
     now, reaped = timezone.now(), 0
     for run in candidates.only("pk", "uuid", "job", "state", "worker", "updated_at", "beat_at", "task_id"):
         if not dead(run, now=now):
@@ -106,6 +111,63 @@ def reap(runs) -> int:
         logger.error("Import %s : le processus %s a disparu, import marqué en échec.", run.uuid, run.worker)
         reaped += 1
     return reaped
+
+
+def reap_all() -> int:
+    """Reap the dead runs of every territory; how many. One query when none is working (the runs validating or
+    committing, each then checked against its process or its last news)."""
+    return reap(ImportRun.objects.all())
+
+
+class Reaper:
+    """In each `clausier db_worker`: a thread that runs `reap_all` at start, then every `REAP_SECONDS`, whether
+    the worker waits for a task or works on one (a worker busy with a long commit still sees another one die).
+    Several reapers at once are safe: `reap` writes a run only if it is still what was read, so one reaper
+    alone marks it failed (and logs it). A failed round is logged and the next one tried: the worker's loop
+    never sees it. Its own connection, as `Heartbeat`'s."""
+
+    def __init__(self, *, seconds: float | None = None):
+        self.seconds = REAP_SECONDS if seconds is None else seconds
+        self.stop = threading.Event()
+        self.thread = None
+
+    def __enter__(self):
+        self.thread = threading.Thread(target=self._loop, name="imports-reaper", daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join(timeout=10)  # a round in progress ends with its transaction, or with the process
+
+    def round(self) -> int:
+        """One round: how many runs it marked failed (0 if it failed, logged)."""
+        started = time.monotonic()
+        try:
+            reaped = reap_all()
+        except OperationalError as exc:  # the database locked (SQLite) or unreachable a moment
+            logger.warning(
+                "Imports : recherche des traitements interrompus impossible (%s) ; nouvel essai.", exc
+            )
+            return 0
+        except Exception:  # noqa: BLE001 — whatever it is, the worker goes on and the next round retries
+            logger.exception("Imports : la recherche des traitements interrompus a échoué ; nouvel essai.")
+            return 0
+        if reaped:
+            logger.info("Imports : %d traitement(s) interrompu(s) marqué(s) en échec.", reaped)
+        logger.debug("Imports : recherche des traitements interrompus en %.3f s.", time.monotonic() - started)
+        return reaped
+
+    def _loop(self) -> None:
+        try:
+            while True:
+                close_old_connections()  # one broken in the last round (or past its age) is replaced
+                self.round()
+                if self.stop.wait(self.seconds):
+                    break
+        finally:
+            connections.close_all()  # this thread's connections only
 
 
 class Heartbeat:
