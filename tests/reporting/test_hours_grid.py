@@ -1,6 +1,5 @@
-"""The dashboard reads the filtered hours once (`HoursGrid`) and sums the total, the years, the months and the
-breakdowns from it, and the profiles' bands and communes from one grouped query: the very numbers the separate
-queries give, under every kind of filter, on the hand-computed territory of `test_breakdowns`."""
+"""The dashboard reads the filtered hours once (`HoursGrid`) and sums the total, the years and the breakdowns
+from it, and the profiles' bands and communes from one grouped query: the very numbers the separate queries give, under every kind of filter, on the hand-computed territory of `test_breakdowns`."""
 
 import datetime
 
@@ -12,7 +11,6 @@ from clausier.reporting.breakdowns import (
     figures,
     hours_by_lot_type_modality,
     indicators,
-    months,
     people,
     years,
 )
@@ -48,15 +46,12 @@ def test_the_grid_gives_what_each_query_gives(world):
         assert figures(f, grid) == figures(f)
         assert sorted(grid.by_lot_type_modality()) == sorted(hours_by_lot_type_modality(f))
         assert years(f, today=TODAY, grid=grid) == years(f, today=TODAY)
-        for year in (2023, 2024, 2025):
-            assert months(f, year, grid=grid) == months(f, year)
 
 
 def test_the_grid_on_the_hand_computed_figures(world):
     grid = HoursGrid(IndicatorFilter(world["fac"]))
     assert grid.total == 970
     assert grid.by_year() == {2023: 310, 2024: 490, 2025: 170}
-    assert grid.by_month_of(2025) == {1: 100, 2: 70}
     assert indicators(IndicatorFilter(world["fac"]), today=TODAY).hours == 970
 
 
