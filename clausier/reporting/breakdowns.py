@@ -25,12 +25,13 @@ from decimal import Decimal
 from django.db.models import Count, Min, Q, Sum
 from django.db.models.functions import Coalesce, ExtractMonth, ExtractYear
 
+from clausier.employment.models import Contract
 from clausier.organizations.models import OrganizationKind
 from clausier.participants.models import Outcome
 from clausier.participants.profiles import breakdown_and_communes, criteria_counts
 from clausier.procurement.models import Award
 from clausier.reporting.filters import IndicatorFilter
-from clausier.reporting.indicators import fte_hours_of, overlapping, to_fte
+from clausier.reporting.indicators import fte_hours_of, overlapping, to_fte, year_bounds
 
 PERSON = Coalesce("participant__merged_into_id", "participant_id")
 OUTCOME_GROUPS = ("durable", "transition", "positive", "other")
@@ -103,8 +104,10 @@ def _lots(f: IndicatorFilter):
     return lots
 
 
-def figures(f: IndicatorFilter, grid: "HoursGrid | None" = None) -> dict:
-    """The headline figures: four queries (three with the hours already read in `grid`)."""
+def figures(
+    f: IndicatorFilter, grid: "HoursGrid | None" = None, contract_rows: "ContractRows | None" = None
+) -> dict:
+    """The headline figures: four queries (fewer with the hours in `grid`, the contracts in `contract_rows`)."""
     lots = _lots(f).aggregate(
         planned=Coalesce(Sum("clause__hours_target"), ZERO),
         lots=Count("pk"),
@@ -115,14 +118,17 @@ def figures(f: IndicatorFilter, grid: "HoursGrid | None" = None) -> dict:
         hours = grid.total
     else:
         hours = f.hours().aggregate(h=Coalesce(Sum("counted_hours"), ZERO))["h"]
-    contracts = f.contracts().aggregate(
-        contracts=Count("pk"),
-        participants=Count(PERSON, distinct=True),
-        companies=Count("company_id", distinct=True),
-        structures=Count(
-            "employer_id", distinct=True, filter=Q(employer__kind=OrganizationKind.INSERTION_STRUCTURE)
-        ),
-    )
+    if contract_rows is not None:
+        contracts = contract_rows.headline()
+    else:
+        contracts = f.contracts().aggregate(
+            contracts=Count("pk"),
+            participants=Count(PERSON, distinct=True),
+            companies=Count("company_id", distinct=True),
+            structures=Count(
+                "employer_id", distinct=True, filter=Q(employer__kind=OrganizationKind.INSERTION_STRUCTURE)
+            ),
+        )
     fte_hours = fte_hours_of(f.facilitator)
     return {
         "planned_hours": Decimal(lots["planned"]),
@@ -169,6 +175,77 @@ class HoursGrid:
         return sums
 
 
+class ContractRows:
+    """The filtered contracts, one row each (a territory has a few thousand): the headline counts, the counts by
+    contract type and modality, by year and by month are counted from them in Python, where each was a SQL
+    aggregate over the same contracts — thirty `COUNT(DISTINCT …) FILTER` for the years and months alone, each
+    a sort of the territory's contracts. Same rules: a contract counts in a period it overlaps (open end: still
+    running), a person once (a merged duplicate as the record it was merged into)."""
+
+    DIMENSIONS = {"contract_type": 6, "modality": 7}  # their positions in a row
+
+    def __init__(self, rows: list[tuple]):
+        self.rows = rows
+
+    @classmethod
+    def of(cls, f: IndicatorFilter) -> "ContractRows":
+        return cls(
+            list(
+                f.contracts()
+                .annotate(person=PERSON)
+                .values_list(
+                    "person",
+                    "start_date",
+                    "end_date",
+                    "company_id",
+                    "employer_id",
+                    "employer__kind",
+                    "contract_type_id",
+                    "modality_id",
+                )
+                .order_by()
+            )
+        )
+
+    def headline(self) -> dict:
+        return {
+            "contracts": len(self.rows),
+            "participants": len({row[0] for row in self.rows}),
+            "companies": len({row[3] for row in self.rows if row[3] is not None}),
+            "structures": len(
+                {row[4] for row in self.rows if row[5] == OrganizationKind.INSERTION_STRUCTURE}
+            ),
+        }
+
+    @property
+    def first_start(self) -> datetime.date | None:
+        return min((row[1] for row in self.rows), default=None)
+
+    def overlapping(self, first: datetime.date | None, last: datetime.date | None) -> "ContractRows":
+        """The contracts running at some point of [first, last] (None: unbounded), as `period_q` says."""
+        return ContractRows(
+            [
+                row
+                for row in self.rows
+                if (last is None or row[1] <= last) and (first is None or row[2] is None or row[2] >= first)
+            ]
+        )
+
+    def running(self, first: datetime.date | None, last: datetime.date | None) -> tuple[int, int]:
+        """(contracts, people) of the contracts running at some point of [first, last]."""
+        rows = self.overlapping(first, last).rows
+        return len(rows), len({row[0] for row in rows})
+
+    def by(self, position: int) -> dict[int, tuple[int, int]]:
+        """{dimension id: (contracts, people)} for the dimension at `position` (`DIMENSIONS`)."""
+        contracts: dict[int, int] = {}
+        people: dict[int, set] = {}
+        for row in self.rows:
+            contracts[row[position]] = contracts.get(row[position], 0) + 1
+            people.setdefault(row[position], set()).add(row[0])
+        return {key: (n, len(people[key])) for key, n in contracts.items()}
+
+
 def hours_by_lot_type_modality(f: IndicatorFilter) -> list[tuple[int, int, int, Decimal]]:
     """Realised hours by (lot, contract type, modality): one query joining contracts only, the breakdowns
     by type, modality and buyer are summed from it (a few thousand rows for a whole territory)."""
@@ -180,21 +257,47 @@ def hours_by_lot_type_modality(f: IndicatorFilter) -> list[tuple[int, int, int, 
     )
 
 
-def by_dimension(f: IndicatorFilter, dimension: str, hours_rows: list, position: int) -> list[dict]:
-    """Contracts, people and realised hours by a contract dimension (one query, plus `hours_rows`)."""
-    rows = {
-        row[f"{dimension}_id"]: {
-            "code": row[f"{dimension}__code"],
-            "label": row[f"{dimension}__label"],
-            "contracts": row["contracts"],
-            "participants": row["participants"],
-            "hours": ZERO,
+def by_dimension(
+    f: IndicatorFilter,
+    dimension: str,
+    hours_rows: list,
+    position: int,
+    contract_rows: "ContractRows | None" = None,
+) -> list[dict]:
+    """Contracts, people and realised hours by a contract dimension ("contract_type" or "modality"), ordered by
+    label: one query, plus `hours_rows` (with `contract_rows`, a query of the few reference rows only)."""
+    if contract_rows is not None:
+        counts = contract_rows.by(ContractRows.DIMENSIONS[dimension])
+        model = Contract._meta.get_field(dimension).related_model
+        references = (
+            model.objects.filter(pk__in=counts).order_by("label").values_list("pk", "code", "label")
+            if counts
+            else []
+        )
+        rows = {
+            pk: {
+                "code": code,
+                "label": label,
+                "contracts": counts[pk][0],
+                "participants": counts[pk][1],
+                "hours": ZERO,
+            }
+            for pk, code, label in references
         }
-        for row in f.contracts()
-        .values(f"{dimension}_id", f"{dimension}__code", f"{dimension}__label")
-        .annotate(contracts=Count("pk"), participants=Count(PERSON, distinct=True))
-        .order_by(f"{dimension}__label")
-    }
+    else:
+        rows = {
+            row[f"{dimension}_id"]: {
+                "code": row[f"{dimension}__code"],
+                "label": row[f"{dimension}__label"],
+                "contracts": row["contracts"],
+                "participants": row["participants"],
+                "hours": ZERO,
+            }
+            for row in f.contracts()
+            .values(f"{dimension}_id", f"{dimension}__code", f"{dimension}__label")
+            .annotate(contracts=Count("pk"), participants=Count(PERSON, distinct=True))
+            .order_by(f"{dimension}__label")
+        }
     for row in hours_rows:
         if row[position] in rows:
             rows[row[position]]["hours"] += row[3]
@@ -268,22 +371,34 @@ def profiles(f: IndicatorFilter) -> tuple[dict, dict, list[dict]]:
 
 
 def years(
-    f: IndicatorFilter, *, today: datetime.date | None = None, grid: HoursGrid | None = None
+    f: IndicatorFilter,
+    *,
+    today: datetime.date | None = None,
+    grid: HoursGrid | None = None,
+    contract_rows: ContractRows | None = None,
 ) -> list[YearRow]:
-    """Participants, contracts and hours per year, from the first year with a contract (three queries, two
-    with `grid`)."""
+    """Participants, contracts and hours per year, from the first year with a contract (three queries; none
+    with the hours in `grid` and the contracts in `contract_rows`)."""
     today = today or datetime.date.today()
     contracts = f.contracts()
-    first = contracts.aggregate(first=Min("start_date"))["first"]
+    if contract_rows is not None:
+        first = contract_rows.first_start
+    else:
+        first = contracts.aggregate(first=Min("start_date"))["first"]
     if first is None:
         return []
     first_year = max(first.year, f.start.year) if f.start else first.year
     last_year = f.end.year if f.end else max(today.year, first_year)
     span = range(first_year, last_year + 1)
-    counts = contracts.aggregate(
-        **{f"c{y}": Count("pk", filter=overlapping(y)) for y in span},
-        **{f"p{y}": Count(PERSON, distinct=True, filter=overlapping(y)) for y in span},
-    )
+    if contract_rows is not None:
+        counts = {}
+        for y in span:
+            counts[f"c{y}"], counts[f"p{y}"] = contract_rows.running(*year_bounds(y))
+    else:
+        counts = contracts.aggregate(
+            **{f"c{y}": Count("pk", filter=overlapping(y)) for y in span},
+            **{f"p{y}": Count(PERSON, distinct=True, filter=overlapping(y)) for y in span},
+        )
     if grid is not None:
         hours = grid.by_year()
     else:
@@ -298,8 +413,8 @@ def years(
     return [YearRow(y, counts[f"p{y}"], counts[f"c{y}"], hours.get(y, ZERO)) for y in span]
 
 
-def months(f: IndicatorFilter, year: int) -> list[MonthRow]:
-    """The twelve months of `year` (two queries)."""
+def months(f: IndicatorFilter, year: int, *, contract_rows: ContractRows | None = None) -> list[MonthRow]:
+    """The twelve months of `year` (two queries; one with the filter's contracts in `contract_rows`)."""
     scoped = f.within(datetime.date(year, 1, 1), datetime.date(year, 12, 31))
     firsts = [datetime.date(year, m, 1) for m in range(1, 13)]
     lasts = [*(d - datetime.timedelta(days=1) for d in firsts[1:]), datetime.date(year, 12, 31)]
@@ -307,16 +422,23 @@ def months(f: IndicatorFilter, year: int) -> list[MonthRow]:
     def running(first, last):
         return Q(start_date__lte=last) & (Q(end_date__isnull=True) | Q(end_date__gte=first))
 
-    counts = scoped.contracts().aggregate(
-        **{
-            f"c{i}": Count("pk", filter=running(a, b))
-            for i, (a, b) in enumerate(zip(firsts, lasts, strict=True))
-        },
-        **{
-            f"p{i}": Count(PERSON, distinct=True, filter=running(a, b))
-            for i, (a, b) in enumerate(zip(firsts, lasts, strict=True))
-        },
-    )
+    if contract_rows is not None:
+        # The contracts of the year's part of the period (`scoped`), running in each month.
+        inside = contract_rows.overlapping(scoped.start, scoped.end)
+        counts = {}
+        for i, (a, b) in enumerate(zip(firsts, lasts, strict=True)):
+            counts[f"c{i}"], counts[f"p{i}"] = inside.running(a, b)
+    else:
+        counts = scoped.contracts().aggregate(
+            **{
+                f"c{i}": Count("pk", filter=running(a, b))
+                for i, (a, b) in enumerate(zip(firsts, lasts, strict=True))
+            },
+            **{
+                f"p{i}": Count(PERSON, distinct=True, filter=running(a, b))
+                for i, (a, b) in enumerate(zip(firsts, lasts, strict=True))
+            },
+        )
     hours = dict(
         scoped.hours()
         .annotate(m=ExtractMonth("month"))
@@ -335,25 +457,25 @@ def indicators(
 ) -> Indicators:
     today = today or datetime.date.today()
     breakdown, criteria, communes = profiles(f)
-    grid = HoursGrid(f)
+    grid, contract_rows = HoursGrid(f), ContractRows.of(f)
     hours_rows = grid.by_lot_type_modality()
     result = Indicators(
-        **figures(f, grid),
-        by_contract_type=by_dimension(f, "contract_type", hours_rows, 1),
-        by_modality=by_dimension(f, "modality", hours_rows, 2),
+        **figures(f, grid, contract_rows),
+        by_contract_type=by_dimension(f, "contract_type", hours_rows, 1, contract_rows),
+        by_modality=by_dimension(f, "modality", hours_rows, 2, contract_rows),
         by_buyer=by_buyer(f, hours_rows),
         profiles=breakdown,
         criteria=criteria,
         communes=communes,
         outcomes=outcomes(f),
-        years=years(f, today=today, grid=grid),
+        years=years(f, today=today, grid=grid, contract_rows=contract_rows),
     )
     if with_months:
         year = min(today.year, f.end.year) if f.end else today.year
         if f.start and f.start.year > year:
             year = f.start.year
         result.months_year = year
-        result.months = months(f, year)
+        result.months = months(f, year, contract_rows=contract_rows)
     return result
 
 

@@ -1,5 +1,7 @@
-"""The dashboard reads the filtered hours once (`HoursGrid`) and sums the total, the years and the breakdowns
-from it, and the profiles' bands and communes from one grouped query: the very numbers the separate queries give, under every kind of filter, on the hand-computed territory of `test_breakdowns`."""
+"""The dashboard reads the filtered hours once (`HoursGrid`), the filtered contracts once (`ContractRows`) and
+the profiles' bands and communes in one grouped query, and sums or counts every figure from them: the very
+numbers the separate aggregates give, under every kind of filter, on the hand-computed territory of
+`test_breakdowns`."""
 
 import datetime
 
@@ -7,10 +9,13 @@ import pytest
 
 from clausier.participants.profiles import breakdown_and_communes, counts_by, profile_breakdown
 from clausier.reporting.breakdowns import (
+    ContractRows,
     HoursGrid,
+    by_dimension,
     figures,
     hours_by_lot_type_modality,
     indicators,
+    months,
     people,
     years,
 )
@@ -65,3 +70,27 @@ def test_bands_and_communes_in_one_query(world):
     breakdown, communes = breakdown_and_communes(world["fac"])
     assert breakdown["total"] == {"total": 3} and breakdown["sex"] == {"F": 2, "M": 1}
     assert sorted(communes.values()) == [1, 2]
+
+
+def test_the_contract_rows_count_what_each_aggregate_counts(world):
+    for f in filters(world):
+        rows, grid = ContractRows.of(f), HoursGrid(f)
+        hours_rows = grid.by_lot_type_modality()
+        assert figures(f, grid, rows) == figures(f)
+        for dimension, position in (("contract_type", 1), ("modality", 2)):
+            assert by_dimension(f, dimension, hours_rows, position, rows) == by_dimension(
+                f, dimension, hours_rows, position
+            )
+        assert years(f, today=TODAY, grid=grid, contract_rows=rows) == years(f, today=TODAY)
+        for year in (2022, 2023, 2024, 2025, 2026):
+            assert months(f, year, contract_rows=rows) == months(f, year)
+
+
+def test_the_contract_rows_on_the_hand_computed_figures(world):
+    rows = ContractRows.of(IndicatorFilter(world["fac"]))
+    # 5 contracts, 3 people (Q's duplicate counts as Q), companies K1 and K2, the one structure S.
+    assert rows.headline() == {"contracts": 5, "participants": 3, "companies": 2, "structures": 1}
+    assert rows.first_start == D(2023, 3, 1)
+    assert rows.running(D(2024, 1, 1), D(2024, 12, 31)) == (2, 2)  # C2 and C3, P and Q
+    assert rows.running(D(2025, 2, 1), D(2025, 2, 28)) == (2, 1)  # C3 and C4, both Q
+    assert rows.running(D(2030, 1, 1), None) == (1, 1)  # C3 has no end
