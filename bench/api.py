@@ -8,7 +8,7 @@ no `bench-0001` territory, it builds `--territories` of them first (3 by default
   changes every hour so that each request writes 500 records): median server time, target ≤ 1 s;
 - reading 10,000 hours records through the cursor (`GET /api/v1/hours`, pages of 500): total, target ≤ 3 s;
 - the territory's indicators (`GET /api/v1/indicators`) with the figures cache emptied and cached: the
-  dashboard's targets (< 250 ms and < 150 ms).
+  dashboard's targets (≤ 100 ms and ≤ 20 ms, as `python -m bench.dashboard` prints them).
 
     DEBUG=1 DATABASE_URL=postgres://postgres@127.0.0.1:5432/clausier_bench python -m bench.api
 """
@@ -24,6 +24,8 @@ import time
 SLUG = "bench-0001"
 CONTRACTS = 500
 COMPANY_SIRET = "90000000000500"
+# The dashboard's targets (issue 18, bench/dashboard.py): issue 16 asks the same of the API's indicators.
+INDICATORS_COLD_MS, INDICATORS_WARM_MS = 100, 20
 
 
 def timed(function) -> tuple[float, object]:
@@ -183,12 +185,19 @@ def main(argv=None) -> int:
     cold_ms = statistics.median(timed(lambda: indicators(True))[0] for _ in range(args.runs))
     warm_ms = statistics.median(timed(lambda: indicators(False))[0] for _ in range(args.runs))
     print(
-        f"  indicateurs du territoire, sans cache               médiane {cold_ms:7.1f} ms (objectif < 250 ms)"
+        f"  indicateurs du territoire, sans cache               médiane {cold_ms:7.1f} ms "
+        f"(objectif ≤ {INDICATORS_COLD_MS} ms)"
     )
     print(
-        f"  indicateurs du territoire, en cache                 médiane {warm_ms:7.1f} ms (objectif < 150 ms)"
+        f"  indicateurs du territoire, en cache                 médiane {warm_ms:7.1f} ms "
+        f"(objectif ≤ {INDICATORS_WARM_MS} ms)"
     )
-    ok = declare_ms <= 1000 and read_ms <= 3000 and cold_ms < 250 and warm_ms < 150
+    ok = (
+        declare_ms <= 1000
+        and read_ms <= 3000
+        and cold_ms <= INDICATORS_COLD_MS
+        and warm_ms <= INDICATORS_WARM_MS
+    )
     return 0 if ok else 1
 
 

@@ -462,11 +462,15 @@ CLAUSE_EXISTS = "Ce lot a déjà une clause : modifiez-la (PATCH /lots/{id}/clau
 NO_CLAUSE = "Ce lot n'a pas encore de clause : créez-la (POST /lots/{id}/clause)."
 
 
-def _legal_basis(code: str, current=None):
-    """An active legal basis, or the clause's own (kept even if deactivated since)."""
+def _legal_basis(code: str, lot: Lot, clause: Clause | None = None) -> LegalBasis:
+    """The basis of `code`, if the clause may take it (`actions.legal_basis_problem`, as the clause page's
+    choices): a 422 naming the field otherwise."""
     basis = LegalBasis.objects.filter(code=code).first()
-    if basis is None or not (basis.is_active or basis == current):
+    if basis is None:
         raise invalid_field("body.legal_basis", "base juridique inconnue")
+    problem = actions.legal_basis_problem(lot, basis, clause)
+    if problem:
+        raise invalid_field("body.legal_basis", problem)
     return basis
 
 
@@ -492,7 +496,7 @@ def create_clause(
     _staff_writer(request)
     lot = _clause_lot(request, lot_id)
     fields = payload.dict()
-    fields["legal_basis"] = _legal_basis(fields["legal_basis"])
+    fields["legal_basis"] = _legal_basis(fields["legal_basis"], lot)
 
     def run():
         # `set_clause` creates or updates: a lot that has one already is a conflict, not a silent overwrite,
@@ -511,16 +515,6 @@ def create_clause(
     return replay_or_run(request, run)
 
 
-def _merged_clause(clause: Clause, changes: dict) -> dict:
-    """The full input `set_clause` takes: the stored values under the changes. A stored target without an
-    override reason was the computation: left out, so that it follows new parameters."""
-    fields = {name: getattr(clause, name) for name in actions.CLAUSE_FIELDS}
-    if not clause.override_reason and "hours_target" not in changes:
-        fields["hours_target"] = None
-    fields.update(changes)
-    return fields
-
-
 @router.patch(
     "/lots/{lot_id}/clause",
     response=ClauseOut,
@@ -535,16 +529,15 @@ def update_clause(request, lot_id: UUID, payload: ClausePatch):
         raise Problem(404, NO_CLAUSE)
     changes = payload.dict(exclude={"version"}, exclude_unset=True)
     if changes.get("legal_basis") is not None:
-        changes["legal_basis"] = _legal_basis(changes["legal_basis"], current=clause.legal_basis)
+        changes["legal_basis"] = _legal_basis(changes["legal_basis"], lot, clause)
     nullable = {"hours_target", "amount_ht", "labour_share", "insertion_rate", "hourly_cost", "months"}
     nullable |= {"transferred_monthly_hours", "estimated_total_hours"}
     emptied = next((name for name, value in changes.items() if value is None and name not in nullable), None)
     if emptied:
         raise invalid_field(f"body.{emptied}", "ce champ ne peut pas être vide")
+    # The absent fields keep their values, a computed target follows the new parameters: `update_clause`.
     with transaction.atomic():
-        actions.set_clause(
-            lot=lot, by=request.auth, expected_version=payload.version, **_merged_clause(clause, changes)
-        )
+        actions.update_clause(clause=clause, by=request.auth, expected_version=payload.version, **changes)
     return _clause_out(lot)
 
 

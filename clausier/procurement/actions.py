@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q, QuerySet
 
 from clausier.audit.log import diff, record, snapshot
 from clausier.audit.models import Action
@@ -18,6 +19,7 @@ from clausier.organizations.models import Organization, OrganizationKind, Partne
 from clausier.procurement import sizing
 from clausier.procurement.models import Clause, HourlyCost, LabourShare, Lot, Market, Operation
 from clausier.procurement.parameters import minimum_clause_hours
+from clausier.reference.models import LegalBasis
 from clausier.utils.locking import check_version, claim
 
 OPERATION_FIELDS = {"name", "buyer", "kind", "commune", "description", "start_date", "end_date"}
@@ -312,13 +314,73 @@ def size_clause(
     return values
 
 
+def computed_target(clause: Clause, lot: Lot | None = None) -> Decimal | None:
+    """The hours computed when the clause was sized (older clauses: recomputed from their parameters), None
+    when its parameters no longer compute."""
+    if clause.computed_hours is not None:
+        return clause.computed_hours
+    parameters = {name: getattr(clause, name) for name in SIZING_PARAMETERS.get(clause.method, ())}
+    try:
+        return Decimal(compute_sizing(lot=lot or clause.lot, method=clause.method, **parameters)[1].hours)
+    except ValidationError:
+        return None
+
+
+def typed_target(clause: Clause, lot: Lot | None = None) -> Decimal | None:
+    """The clause's target if the facilitator typed it (a fixed number of hours, or a target typed over the
+    computation), else None: a computed target is not kept, it follows the clause's parameters."""
+    if clause.method == Clause.Method.FIXED or clause.hours_target != computed_target(clause, lot):
+        return clause.hours_target
+    return None
+
+
+# --- Legal bases of a clause --------------------------------------------------------------------
+
+# A market whose consultation was launched before a repeal stays under the old text (transitional provisions
+# of the ordonnance 2015-899 and of the CCP): its notification may come months later.
+REPEAL_GRACE = datetime.timedelta(days=365)
+BASIS_WITHDRAWN = "Cette base juridique n'est plus proposée par le référentiel : choisissez-en une autre."
+BASIS_REPEALED = (
+    "{article} ({text}) est abrogé (en vigueur jusqu'au {until:%d/%m/%Y}) : il ne peut être choisi que pour "
+    "un marché antérieur à son abrogation (date de notification du marché, ou de début d'exécution)."
+)
+
+
+def market_day(market: Market) -> datetime.date:
+    """The date that decides which legal texts applied to the market."""
+    return market.notified_on or market.start_date or datetime.date.today()
+
+
+def selectable_legal_bases(lot: Lot, clause: Clause | None = None) -> QuerySet[LegalBasis]:
+    """The legal bases a clause of `lot` may take: the active texts in force, a repealed one only for a market
+    of before its repeal (`REPEAL_GRACE` after it), and the basis `clause` has already (as stored), which it
+    keeps even if repealed or withdrawn from the referential since."""
+    day, today = market_day(lot.market), datetime.date.today()
+    in_force = Q(in_force_until__isnull=True) | Q(in_force_until__gte=today)
+    applicable = Q(in_force_until__gte=day - REPEAL_GRACE)
+    allowed = Q(is_active=True) & (in_force | applicable)
+    if clause is not None and clause.legal_basis_id is not None:
+        allowed |= Q(pk=clause.legal_basis_id)
+    return LegalBasis.objects.filter(allowed)
+
+
+def legal_basis_problem(lot: Lot, basis: LegalBasis, clause: Clause | None = None) -> str | None:
+    """Why `basis` may not be chosen for the clause of `lot` (`clause`: the stored one, if any), or None."""
+    if selectable_legal_bases(lot, clause).filter(pk=basis.pk).exists():
+        return None
+    if not basis.is_active:
+        return BASIS_WITHDRAWN
+    return BASIS_REPEALED.format(article=basis.article, text=basis.code_version, until=basis.in_force_until)
+
+
 @transaction.atomic
 def set_clause(
     *, lot: Lot, by, legal_basis, method: str, expected_version: int | None = None, **fields
 ) -> tuple[Clause, bool]:
     """Create the lot's clause, or update it (sized with `size_clause`); returns (clause, created).
 
-    `expected_version` (the edit form's) refuses a stale update (EditConflict).
+    The legal basis must be selectable (`selectable_legal_bases`). `expected_version` (the edit form's)
+    refuses a stale update (EditConflict).
     """
     fields.pop("computed_hours", None)
     fields.pop("sized_on", None)
@@ -333,11 +395,33 @@ def set_clause(
         clause = Clause(facilitator_id=lot.facilitator_id, lot=lot)
     else:
         claim(clause, expected_version)
+    problem = legal_basis_problem(lot, legal_basis, clause) if legal_basis is not None else None
+    if problem:
+        raise ValidationError({"legal_basis": problem})
     clause.legal_basis = legal_basis
     clause.method = method
     for name, value in {**values, **fields}.items():
         setattr(clause, name, value)
     return _save(clause, by, before=None if created else before), created
+
+
+@transaction.atomic
+def update_clause(*, clause: Clause, by, expected_version: int | None = None, **changes) -> Clause:
+    """Change some of the clause's fields (the API's PATCH); the others keep their stored values.
+
+    A typed target (`typed_target`) is kept unless `changes` gives another; a computed one is computed again
+    from the new parameters. A fixed number of hours is the "fixed" method's computation: left for another
+    method, it is computed too.
+    """
+    _check_fields(changes, CLAUSE_FIELDS)
+    fields = {name: getattr(clause, name) for name in CLAUSE_FIELDS}
+    if "hours_target" not in changes:
+        leaves_fixed = (
+            clause.method == Clause.Method.FIXED and changes.get("method", clause.method) != clause.method
+        )
+        fields["hours_target"] = None if leaves_fixed else typed_target(clause)
+    fields.update(changes)
+    return set_clause(lot=clause.lot, by=by, expected_version=expected_version, **fields)[0]
 
 
 # --- Globalisation agreements (hours area) ------------------------------------------------------

@@ -1,12 +1,17 @@
 """Reference-data writes through the API (issue 16): operations, a lot's clause, awards — through the pages'
 actions (same checks, same audit entries), with optimistic locking, `Idempotency-Key`, and 409 conflicts."""
 
+import threading
+
 import pytest
+from django.db import connection, connections
 
 from clausier.accounts.models import ApiScope
 from clausier.audit.models import Action, AuditEntry
 from clausier.procurement.models import Award, Clause, Lot, Market, Operation
-from tests.api.helpers import api_as
+from clausier.reference.models import LegalBasis
+from tests.api.helpers import ApiClient, api_as, make_token
+from tests.factories import ClauseFactory, ref
 
 pytestmark = pytest.mark.django_db
 PROBLEM = "application/problem+json"
@@ -124,6 +129,38 @@ def test_a_typed_target_needs_its_reason_and_an_unknown_basis_is_refused(world_a
     assert Clause.objects.get(pk=clause.pk).version == clause.version
 
 
+def test_a_repealed_basis_is_refused_for_a_new_clause_but_kept_by_a_clause_that_has_it(world_a):
+    client = _staff(world_a)
+    lot = _new_lot(world_a)  # a market notified in 2023: ord2015_38 was repealed on 31/03/2019
+    body = {"legal_basis": "ord2015_38", "method": "fixed", "hours_target": "250"}
+    refused = client.post(f"/api/v1/lots/{lot.uuid}/clause", body)
+    assert refused.status_code == 422 and refused["Content-Type"] == PROBLEM
+    assert refused.json()["detail"].startswith("Données invalides : body.legal_basis : Art. 38")
+    assert "abrogé" in refused.json()["detail"]
+    assert [e["field"] for e in refused.json()["errors"]] == ["body.legal_basis"]
+    assert not Clause.objects.filter(lot=lot).exists()
+    # A clause already under that text keeps it (named again or not), and may not come back to it once left.
+    old = ClauseFactory(lot=_new_lot(world_a, "96"), old_text=True)
+    path = f"/api/v1/lots/{old.lot.uuid}/clause"
+    kept = client.patch(path, {"version": old.version, "legal_basis": "ord2015_38", "notes": "Marché ancien"})
+    assert kept.status_code == 200, kept.content
+    assert kept.json()["legal_basis"] == "ord2015_38"
+    left = client.patch(path, {"version": kept.json()["version"], "legal_basis": "ccp_l2112_2"})
+    assert left.status_code == 200, left.content
+    back = client.patch(path, {"version": left.json()["version"], "legal_basis": "ord2015_38"})
+    assert back.status_code == 422 and back.json()["errors"][0]["field"] == "body.legal_basis"
+    assert Clause.objects.get(pk=old.pk).legal_basis == ref(LegalBasis, "ccp_l2112_2")
+
+
+def test_patching_a_fixed_clause_keeps_its_number_of_hours(world_a):
+    clause = ClauseFactory(lot=_new_lot(world_a), fixed=True)
+    response = _staff(world_a).patch(
+        f"/api/v1/lots/{clause.lot.uuid}/clause", {"version": clause.version, "notes": "Relance"}
+    )
+    assert response.status_code == 200, response.content
+    assert float(response.json()["hours_target"]) == 500.0
+
+
 def test_patching_a_lot_without_clause_is_a_404(world_a):
     lot = _new_lot(world_a)
     response = _staff(world_a).patch(f"/api/v1/lots/{lot.uuid}/clause", {"version": 1, "notes": "x"})
@@ -181,6 +218,54 @@ def test_two_simultaneous_awards_give_one_award_and_a_409(world_a, monkeypatch):
     # The database still answers (the savepoint was rolled back, not the test's transaction). Here the "other"
     # row was inserted in our savepoint and went with it; in production it is committed by the other request.
     assert not Award.objects.filter(lot=lot).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="two concurrent transactions (a connection per thread): SQLite serialises its writers",
+)
+@pytest.mark.parametrize("kind", ["award", "clause"])
+def test_two_concurrent_creations_on_postgresql_give_one_201_and_one_409(world_a, monkeypatch, kind):
+    """For real: two threads (two connections) both pass the "already exists?" checks (the action's, and the
+    model's validation), then both insert: the unique index makes the second wait for the first's commit, then
+    refuses it (IntegrityError, in its savepoint): one 201, one 409, one row."""
+    lot = _new_lot(world_a)
+    if kind == "award":
+        model, path = Award, "/api/v1/awards"
+        body = {"lot": str(lot.uuid), "company": str(world_a.orgs["company"].uuid)}
+    else:
+        model, path = Clause, f"/api/v1/lots/{lot.uuid}/clause"
+        body = {"legal_basis": "ccp_l2112_2", "method": "fixed", "hours_target": "250"}
+    raw = make_token(world_a.users["facilitator_member"], name="Outil achats")[1]
+    barrier = threading.Barrier(2, timeout=10)
+    validate = model.full_clean
+
+    def then_wait_for_the_other(self, *args, **kwargs):
+        validate(self, *args, **kwargs)  # checked: no such row (the other request's is not inserted yet)
+        barrier.wait()
+
+    monkeypatch.setattr(model, "full_clean", then_wait_for_the_other)
+    answers = []
+
+    def send():
+        try:
+            answers.append(ApiClient(raw).post(path, body))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not barrier.broken  # both requests were past their checks at the same time
+    assert sorted(a.status_code for a in answers) == [201, 409], [a.content for a in answers]
+    conflict = next(a for a in answers if a.status_code == 409)
+    assert conflict["Content-Type"] == PROBLEM and "déjà" in conflict.json()["detail"]
+    assert model.objects.filter(lot=lot).count() == 1
+    created = model.objects.get(lot=lot)
+    assert AuditEntry.objects.filter(action=Action.CREATE, object_id=str(created.uuid)).count() == 1
 
 
 def test_remove_an_award_audited_with_the_token(world_a):

@@ -1,11 +1,10 @@
 """Forms of the facilitator UI. They parse and validate; writes go through the domain actions."""
 
 import datetime
-from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import F, Q
+from django.db.models import F
 
 from clausier.organizations.models import Organization, OrganizationKind, Partnership
 from clausier.procurement.actions import (
@@ -14,7 +13,10 @@ from clausier.procurement.actions import (
     default_hourly_cost,
     default_labour_share,
     lot_months,
+    market_day,
+    selectable_legal_bases,
     size_clause,
+    typed_target,
 )
 from clausier.procurement.models import Clause, Lot, Market, Operation
 from clausier.reference.models import LegalBasis, LotFamily, OrganizationCategory
@@ -239,9 +241,6 @@ class LotForm(DsfrModelForm):
 # The legal basis proposed for a new clause: the classic hours clause as an execution condition (or the text
 # it replaced, for a market of before 1 April 2019).
 DEFAULT_LEGAL_BASIS = "ccp_l2112_2"
-# A market whose consultation was launched before a repeal stays under the old text (transitional provisions
-# of the ordonnance 2015-899 and of the CCP): its notification may come months later.
-REPEAL_GRACE = datetime.timedelta(days=365)
 LEGAL_BASIS_HELP = (
     "Textes en vigueur en premier. Un texte abrogé n'est proposé que pour un marché antérieur à son "
     "abrogation (date de notification du marché, ou de début d'exécution{date}). CCP : Code de la commande "
@@ -260,11 +259,6 @@ MODE_HINTS = {
     Clause.Method.PERCENT_OF_HOURS: "Heures = heures travaillées estimées sur le marché × taux d'insertion.",
     Clause.Method.FIXED: "Aucun calcul : saisissez ci-dessous le nombre d'heures d'insertion retenu.",
 }
-
-
-def market_day(market) -> datetime.date:
-    """The date that decides which legal texts applied to the market."""
-    return market.notified_on or market.start_date or datetime.date.today()
 
 
 class ClauseForm(DsfrModelForm):
@@ -356,12 +350,7 @@ class ClauseForm(DsfrModelForm):
             data = data.copy()
             for name in self.inactive_inputs:
                 data.pop(name, None)
-        if (
-            instance is not None
-            and instance.pk
-            and instance.method != Clause.Method.FIXED
-            and instance.hours_target == self._computed_hours(instance, lot)
-        ):
+        if instance is not None and instance.pk and typed_target(instance, lot) is None:
             # Retained = computed: leave the field empty, so that changing a parameter recomputes.
             kwargs["initial"] = {"hours_target": None, **given_initial}
         super().__init__(data, *args, **kwargs)
@@ -406,13 +395,11 @@ class ClauseForm(DsfrModelForm):
         return MODE_HINTS[self.mode]
 
     def _set_legal_bases(self, lot):
-        """The texts in force first; a repealed one only for a market of before its repeal (or the clause's)."""
+        """The selectable texts (`selectable_legal_bases`), those in force first."""
         day, today = market_day(lot.market), datetime.date.today()
-        in_force = Q(in_force_until__isnull=True) | Q(in_force_until__gte=today)
-        applicable = Q(in_force_until__gte=day - REPEAL_GRACE)
-        bases = LegalBasis.objects.filter(
-            Q(is_active=True) & (in_force | applicable) | Q(pk=self.instance.legal_basis_id)
-        ).order_by(F("in_force_until").desc(nulls_first=True), "order", "code")
+        bases = selectable_legal_bases(lot, self.instance if self.instance.pk else None).order_by(
+            F("in_force_until").desc(nulls_first=True), "order", "code"
+        )
         field = self.fields["legal_basis"]
         field.queryset = bases
         field.label_from_instance = lambda basis: (
@@ -492,17 +479,6 @@ class ClauseForm(DsfrModelForm):
             hours.help_text = "Le nombre d'heures retenu, sans calcul, ex. : 1 000."
         self.fields["override_reason"].label = "Motif de la modification manuelle"
         self.fields["override_reason"].help_text = "Obligatoire si les heures retenues diffèrent du calcul."
-
-    @staticmethod
-    def _computed_hours(clause, lot):
-        """The hours computed when the clause was sized (older clauses: recomputed from their parameters)."""
-        if clause.computed_hours is not None:
-            return clause.computed_hours
-        parameters = {name: getattr(clause, name) for name in SIZING_PARAMETERS.get(clause.method, ())}
-        try:
-            return Decimal(compute_sizing(lot=lot, method=clause.method, **parameters)[1].hours)
-        except ValidationError:
-            return None
 
     def sizing_errors(self) -> list[str]:
         """The errors about the calculation (for the partial): those of its fields and the form's own."""
