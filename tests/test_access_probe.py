@@ -262,7 +262,10 @@ REGISTRY = {
                 company=w.orgs["company"], role="co", defaults={"facilitator": w.facilitator}
             ),
             w.objects["lot"].globalisations.get_or_create(
-                facilitator=w.facilitator, company=w.orgs["company"], name="Convention de la sonde"
+                facilitator=w.facilitator,
+                company=w.orgs["company"],
+                name="Convention de la sonde",
+                through_defaults={"facilitator": w.facilitator},
             ),
         )[1][0],
         STAFF,

@@ -8,7 +8,10 @@ only enforces a unique constraint that contains the distribution column).
 from dataclasses import dataclass, field
 
 from django.apps import apps
-from django.db import models
+from django.db import connection, models
+from django.utils.module_loading import import_string
+
+from clausier.utils.models import TenantOneToOneField
 
 # Referentials shared by every tenant, replicated whole on each Citus node ("reference tables"): national
 # nomenclatures and official datasets, read by every territory and written only by the national admin.
@@ -55,49 +58,10 @@ GLOBAL_TABLES = {
     "audit_auditentry",
 }
 
-# Known gaps to close (issue 18): each entry is one problem the checker reports today. The list may only
-# shrink: a new table or constraint that breaks the rule is not in it and fails the test.
-KNOWN_GAPS = {
-    # `uuid` of every TenantModel is unique on its own (URL lookups); Citus needs (facilitator, uuid).
-    *(
-        f"{table}: unique ('uuid',) lacks facilitator_id"
-        for table in (
-            "organizations_structuresuggestion",
-            "procurement_operation",
-            "procurement_market",
-            "procurement_lot",
-            "procurement_clause",
-            "procurement_award",
-            "procurement_globalisationagreement",
-            "participants_participant",
-            "participants_eligibilityassessment",
-            "participants_outcome",
-            "employment_contract",
-            "employment_countingrule",
-            "employment_monthlystatement",
-            "employment_hoursrecord",
-            "imports_mappingtemplate",
-            "imports_importrun",
-            "publicsite_publicdocument",
-            "publicsite_partner",
-            "matching_candidacy",
-            "matching_joboffer",
-            "matching_proposal",
-        )
-    ),
-    # One-to-one links (a lot's clause, a proposal's contract).
-    "procurement_clause: unique ('lot_id',) lacks facilitator_id",
-    "matching_proposal: unique ('contract_id',) lacks facilitator_id",
-    # Auto-created many-to-many tables (a link to a reference row, a link to a lot): they need an explicit
-    # through model with a facilitator.
-    *(
-        f"{table}: no facilitator_id column"
-        for table in (
-            "procurement_globalisationagreement_lots",
-            "matching_candidacy_wished_jobs",
-        )
-    ),
-}
+# Known gaps to close (issue 18): each entry is one problem the checker reports today. The set may only
+# shrink (it is empty since the last ones were closed): a new table or constraint that breaks the rule is not
+# in it and fails the test.
+KNOWN_GAPS: set[str] = set()
 
 
 @dataclass
@@ -111,6 +75,13 @@ class Table:
     uniques: list[tuple[str, ...]] = field(default_factory=list)
 
 
+def db_unique(field) -> bool:
+    """Whether the database column is unique alone: the migrations create a field from its deconstruction,
+    so a TenantOneToOneField (a one-to-one for the ORM) is there the plain indexed foreign key it is."""
+    _, path, args, kwargs = field.deconstruct()
+    return import_string(path)(*args, **kwargs).unique
+
+
 def describe(model) -> Table:
     opts = model._meta
     columns = {f.column: f for f in opts.local_concrete_fields}
@@ -119,9 +90,10 @@ def describe(model) -> Table:
     def cols(names):
         return tuple(column.get(n, n) for n in names)
 
-    indexes = [(f.column,) for f in columns.values() if f.db_index or f.unique]
+    unique = {f.column for f in columns.values() if db_unique(f) and not f.primary_key}
+    indexes = [(f.column,) for f in columns.values() if f.db_index or f.column in unique]
     indexes += [cols(index.fields) for index in opts.indexes]
-    uniques = [(f.column,) for f in columns.values() if f.unique and not f.primary_key]
+    uniques = [(column,) for column in unique]
     uniques += [cols(fields) for fields in opts.unique_together]
     for constraint in opts.constraints:
         if isinstance(constraint, models.UniqueConstraint):
@@ -218,3 +190,33 @@ def test_schema_is_distributable_by_facilitator():
     found = set(problems(clausier_tables(), reference=REFERENCE_TABLES, global_=GLOBAL_TABLES))
     assert sorted(found - KNOWN_GAPS) == [], "nouvelle table ou contrainte non distribuable"
     assert sorted(KNOWN_GAPS - found) == [], "écart corrigé : retirez-le de KNOWN_GAPS"
+
+
+def test_tenant_one_to_one_is_not_unique_alone():
+    class Widget(models.Model):
+        facilitator = models.ForeignKey("organizations.Organization", on_delete=models.CASCADE)
+        lot = TenantOneToOneField("procurement.Lot", on_delete=models.CASCADE, related_name="+")
+
+        class Meta:
+            app_label = "distributable_probe"
+
+        def __str__(self):
+            return str(self.pk)
+
+    table = describe(Widget)
+    assert Widget._meta.get_field("lot").unique  # the ORM's one-to-one
+    assert table.uniques == [] and ("lot_id",) in table.indexes
+    assert problems([table], reference=set(), global_=set()) == []
+
+
+def test_database_matches_the_rule(db):
+    """The tables the migrations built, as the database reports them: every unique index or constraint
+    of a tenant table holds facilitator_id (catches a model that says one thing and a migration another)."""
+    tenant = {t.name for t in clausier_tables()} - REFERENCE_TABLES - GLOBAL_TABLES
+    found = []
+    with connection.cursor() as cursor:
+        for name in sorted(tenant):
+            for constraint, info in connection.introspection.get_constraints(cursor, name).items():
+                if info["unique"] and not info["primary_key"] and "facilitator_id" not in info["columns"]:
+                    found.append(f"{name}: {constraint} {info['columns']}")
+    assert found == []

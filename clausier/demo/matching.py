@@ -19,6 +19,7 @@ from clausier.matching.models import (
     CandidacyCriterion,
     CandidacyStatus,
     CandidacyTransition,
+    CandidacyWishedJob,
     JobOffer,
     OfferStatus,
     Proposal,
@@ -173,8 +174,11 @@ class MatchingMixin:
             Candidacy.objects.filter(pk=row.pk).update(
                 created_at=created, updated_at=row.decided_at or created
             )
-        for row, jobs_wished in wished:
-            row.wished_jobs.set(jobs_wished)
+        CandidacyWishedJob.objects.bulk_create(
+            CandidacyWishedJob(facilitator_id=row.facilitator_id, candidacy=row, romejob=job)
+            for row, jobs_wished in wished
+            for job in jobs_wished
+        )
         CandidacyCriterion.objects.bulk_create(
             CandidacyCriterion(
                 facilitator_id=row.facilitator_id,

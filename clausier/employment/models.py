@@ -67,10 +67,11 @@ class Contract(TenantModel):
 
     objects = ContractQuerySet.as_manager()
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         verbose_name = "contrat"
         ordering = ["-start_date"]
         constraints = [
+            *TenantModel.Meta.constraints,
             models.CheckConstraint(
                 condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
                 name="contract_dates_in_order",
@@ -118,11 +119,12 @@ class CountingRule(TenantModel):
     valid_from = models.DateField("applicable à partir du")
     note = models.CharField("commentaire", max_length=255, blank=True)
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         verbose_name = "règle de comptage"
         verbose_name_plural = "règles de comptage"
         ordering = ["-valid_from"]
         constraints = [
+            *TenantModel.Meta.constraints,
             # One version per scope and date; an empty scope (NULL) counts as a value (works on SQLite too).
             models.UniqueConstraint(
                 "facilitator",
@@ -162,11 +164,12 @@ class MonthlyStatement(TenantModel):
         "état", max_length=10, choices=StatementStatus.choices, default=StatementStatus.DRAFT, db_index=True
     )
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         verbose_name = "relevé mensuel"
         verbose_name_plural = "relevés mensuels"
         ordering = ["-month"]
         constraints = [
+            *TenantModel.Meta.constraints,
             models.UniqueConstraint(
                 fields=["facilitator", "employer", "month"], name="statement_unique_month"
             ),
@@ -234,11 +237,12 @@ class HoursRecord(TenantModel):
         "heures comptées", default=0, validators=[MinValueValidator(0)], **HOURS
     )
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         verbose_name = "relevé d'heures"
         verbose_name_plural = "relevés d'heures"
         ordering = ["month"]
         constraints = [
+            *TenantModel.Meta.constraints,
             models.UniqueConstraint(
                 fields=["facilitator", "contract", "month"], name="hours_one_per_contract_month"
             ),

@@ -29,14 +29,15 @@ class MappingTemplate(TenantModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         verbose_name = "modèle de correspondance de colonnes"
         verbose_name_plural = "modèles de correspondance de colonnes"
         ordering = ["name"]
         constraints = [
+            *TenantModel.Meta.constraints,
             models.UniqueConstraint(
                 fields=["facilitator", "kind", "name"], name="mapping_template_unique_name"
-            )
+            ),
         ]
 
     def __str__(self):
@@ -105,7 +106,7 @@ class ImportRun(TenantModel):
         "type du fichier des lignes écartées", max_length=100, blank=True, default=""
     )
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         verbose_name = "import"
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["facilitator", "created_at"], name="import_run_fac_created")]

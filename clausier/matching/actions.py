@@ -180,7 +180,7 @@ def propose_candidacy(
         for name, value in values.items():
             setattr(candidacy, name, "" if value is None and name in TEXT_FIELDS else value)
         candidacy.save()
-        candidacy.wished_jobs.set(wished_jobs)
+        candidacy.wished_jobs.set(wished_jobs, through_defaults={"facilitator": facilitator})
         CandidacyCriterion.objects.bulk_create(
             CandidacyCriterion(
                 facilitator_id=candidacy.facilitator_id,

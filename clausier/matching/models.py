@@ -18,7 +18,7 @@ from django.db.models import F, Q
 from clausier.participants.duplicates import find_duplicates
 from clausier.participants.models import AssessmentCriterion, Participant, Sex
 from clausier.utils.locking import version_field
-from clausier.utils.models import OfParentTenant, TenantModel, TenantQuerySet
+from clausier.utils.models import OfParentTenant, TenantModel, TenantOneToOneField, TenantQuerySet
 
 SITUATION_CHOICES = Participant._meta.get_field("situation_at_entry").choices
 EvidenceKind = AssessmentCriterion.EvidenceKind
@@ -81,8 +81,13 @@ class Candidacy(TenantModel):
         on_delete=models.PROTECT,
     )
     available_from = models.DateField("disponible à partir du", null=True, blank=True)
+    # Setting them gives the facilitator: `wished_jobs.set(jobs, through_defaults={"facilitator": ...})`.
     wished_jobs = models.ManyToManyField(
-        "reference.RomeJob", verbose_name="métiers recherchés", blank=True, related_name="+"
+        "reference.RomeJob",
+        verbose_name="métiers recherchés",
+        blank=True,
+        related_name="+",
+        through="CandidacyWishedJob",
     )
     prescriber_opinion = models.TextField("avis motivé du prescripteur", blank=True)
     informed_on = models.DateField("informé(e) du traitement de ses données le")
@@ -111,7 +116,7 @@ class Candidacy(TenantModel):
 
     objects = CandidacyQuerySet.as_manager()
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         verbose_name = "candidature"
         ordering = ["-created_at"]
         indexes = [
@@ -120,6 +125,7 @@ class Candidacy(TenantModel):
             models.Index(fields=["facilitator", "participant"], name="candidacy_fac_participant"),
         ]
         constraints = [
+            *TenantModel.Meta.constraints,
             models.CheckConstraint(
                 condition=~Q(status=CandidacyStatus.VALIDATED) | Q(participant__isnull=False),
                 name="candidacy_validated_has_participant",
@@ -134,6 +140,32 @@ class Candidacy(TenantModel):
         return find_duplicates(
             self.facilitator_id, self.first_name, self.last_name, self.birth_date, self.birth_name
         )
+
+
+class CandidacyWishedJob(OfParentTenant):
+    """A job the candidate looks for; the table Django created for the many-to-many, now with the
+    candidacy's facilitator so that it is distributed with it (Citus, issue 18)."""
+
+    TENANT_PARENT = "candidacy"
+    facilitator = models.ForeignKey(
+        "organizations.Organization", verbose_name="facilitateur", on_delete=models.PROTECT, related_name="+"
+    )
+    # The names Django gave the columns of the many-to-many table.
+    candidacy = models.ForeignKey(Candidacy, on_delete=models.CASCADE, related_name="+")
+    romejob = models.ForeignKey("reference.RomeJob", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        db_table = "matching_candidacy_wished_jobs"
+        verbose_name = "métier recherché"
+        verbose_name_plural = "métiers recherchés"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["facilitator", "candidacy", "romejob"], name="candidacy_wished_job_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.candidacy_id} — {self.romejob_id}"
 
 
 class CandidacyCriterion(OfParentTenant):
@@ -253,7 +285,7 @@ class JobOffer(TenantModel):
     status = models.CharField("état", max_length=10, choices=OfferStatus.choices, default=OfferStatus.DRAFT)
     version = version_field()  # optimistic locking (clausier.utils.locking)
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         verbose_name = "offre d'emploi"
         verbose_name_plural = "offres d'emploi"
         ordering = ["-start_date", "-pk"]
@@ -263,6 +295,7 @@ class JobOffer(TenantModel):
             models.Index(fields=["facilitator", "lot"], name="joboffer_fac_lot"),
         ]
         constraints = [
+            *TenantModel.Meta.constraints,
             models.CheckConstraint(
                 condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
                 name="joboffer_dates_in_order",
@@ -323,7 +356,7 @@ class Proposal(TenantModel):
     sent_at = models.DateTimeField("envoyée le", null=True, blank=True)
     answered_at = models.DateTimeField("réponse le", null=True, blank=True)
     refusal_reason = models.TextField("motif du refus", blank=True)
-    contract = models.OneToOneField(
+    contract = TenantOneToOneField(
         "employment.Contract",
         verbose_name="contrat",
         null=True,
@@ -332,14 +365,16 @@ class Proposal(TenantModel):
         related_name="proposal",
     )
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         verbose_name = "proposition de candidat"
         verbose_name_plural = "propositions de candidats"
         ordering = ["-created_at"]
         constraints = [
+            *TenantModel.Meta.constraints,
             models.UniqueConstraint(
                 fields=["facilitator", "offer", "participant"], name="proposal_unique_per_offer"
             ),
+            models.UniqueConstraint(fields=["facilitator", "contract"], name="proposal_one_per_contract"),
             models.CheckConstraint(
                 condition=~Q(status=ProposalStatus.HIRED) | Q(contract__isnull=False),
                 name="proposal_hired_has_contract",

@@ -347,15 +347,16 @@ class StructureSuggestion(TenantModel):
     )
     status_changed_at = models.DateTimeField("suite donnée le", null=True, blank=True)
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         verbose_name = "structure proposée"
         verbose_name_plural = "structures proposées"
         ordering = ["-created_at"]
         constraints = [
+            *TenantModel.Meta.constraints,
             models.UniqueConstraint(
                 fields=["facilitator", "lot", "company", "structure", "modality"],
                 name="structure_suggestion_unique",
-            )
+            ),
         ]
         indexes = [
             models.Index(fields=["facilitator", "company"], name="suggestion_fac_company"),

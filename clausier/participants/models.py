@@ -131,7 +131,7 @@ class Participant(TenantModel):
 
     objects = ParticipantQuerySet.as_manager()
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         verbose_name = "participant"
         ordering = ["last_name", "first_name"]
         indexes = [
@@ -144,6 +144,7 @@ class Participant(TenantModel):
             models.Index(fields=["facilitator", "prescriber"], name="participant_fac_prescriber"),
         ]
         constraints = [
+            *TenantModel.Meta.constraints,
             models.CheckConstraint(
                 condition=~Q(merged_into=F("id")), name="participant_not_merged_into_self"
             ),
@@ -186,14 +187,15 @@ class EligibilityAssessment(TenantModel):
         "reference.EligibilityCriterion", through="AssessmentCriterion", verbose_name="critères"
     )
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         verbose_name = "validation d'éligibilité"
         verbose_name_plural = "validations d'éligibilité"
         ordering = ["-assessed_on"]
         constraints = [
+            *TenantModel.Meta.constraints,
             models.CheckConstraint(
                 condition=Q(valid_until__gte=F("assessed_on")), name="assessment_dates_in_order"
-            )
+            ),
         ]
         indexes = [models.Index(fields=["facilitator", "valid_until"], name="assessment_fac_valid_until")]
 
@@ -256,12 +258,13 @@ class Outcome(TenantModel):
     detail = models.CharField("précision", max_length=255, blank=True)
     observed_on = models.DateField("constatée le")
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         verbose_name = "sortie"
         constraints = [
+            *TenantModel.Meta.constraints,
             models.UniqueConstraint(
                 fields=["facilitator", "contract", "timing"], name="outcome_unique_per_contract_timing"
-            )
+            ),
         ]
         indexes = [models.Index(fields=["facilitator", "observed_on"], name="outcome_fac_observed")]
 

@@ -459,7 +459,7 @@ def create_globalisation(*, facilitator: Organization, by, company: Organization
     agreement = GlobalisationAgreement(facilitator=facilitator, company=company, name=name, **fields)
     agreement.full_clean()
     agreement.save()
-    agreement.lots.set(lots)
+    agreement.lots.set(lots, through_defaults={"facilitator": facilitator})
     changes = {key: [None, value] for key, value in snapshot(agreement).items()}
     changes["lots"] = [None, _lot_ids(lots)]
     record(action=Action.CREATE, obj=agreement, by=by, changes=changes)
@@ -490,7 +490,7 @@ def update_globalisation(*, agreement, by, expected_version=None, **changes):
         setattr(agreement, name, value)
     agreement.full_clean()
     agreement.save()
-    agreement.lots.set(lots)
+    agreement.lots.set(lots, through_defaults={"facilitator_id": agreement.facilitator_id})
     delta = diff(before, snapshot(agreement))
     if before_lots != _lot_ids(lots):
         delta["lots"] = [before_lots, _lot_ids(lots)]

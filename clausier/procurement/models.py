@@ -8,7 +8,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 
 from clausier.utils.locking import version_field
-from clausier.utils.models import TenantModel, TenantQuerySet
+from clausier.utils.models import OfParentTenant, TenantModel, TenantOneToOneField, TenantQuerySet
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 HOURS = {"max_digits": 12, "decimal_places": 2}
@@ -55,10 +55,10 @@ class Operation(TenantModel):
 
     version = version_field()  # optimistic locking (clausier.utils.locking)
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         verbose_name = "opération"
         ordering = ["name"]
-        constraints = [dates_in_order("operation")]
+        constraints = [*TenantModel.Meta.constraints, dates_in_order("operation")]
         indexes = [models.Index(fields=["facilitator", "buyer"], name="operation_fac_buyer")]
 
     def __str__(self):
@@ -126,10 +126,11 @@ class Market(TenantModel):
     version = version_field()  # optimistic locking (clausier.utils.locking)
     objects = MarketQuerySet.as_manager()
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         verbose_name = "marché"
         ordering = ["-notified_on", "reference"]
         constraints = [
+            *TenantModel.Meta.constraints,
             dates_in_order("market"),
             models.UniqueConstraint(
                 fields=["facilitator", "buyer", "reference"], name="market_unique_reference"
@@ -163,10 +164,11 @@ class Lot(TenantModel):
 
     version = version_field()  # optimistic locking (clausier.utils.locking)
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         verbose_name = "lot"
         ordering = ["market", "number"]
         constraints = [
+            *TenantModel.Meta.constraints,
             dates_in_order("lot"),
             models.UniqueConstraint(fields=["facilitator", "market", "number"], name="lot_unique_number"),
             models.CheckConstraint(
@@ -188,7 +190,7 @@ class Clause(TenantModel):
         PERCENT_OF_HOURS = "percent", "Pourcentage des heures travaillées"
         CLEANING = "cleaning", "Propreté avec reprise de personnel"
 
-    lot = models.OneToOneField(Lot, verbose_name="lot", on_delete=models.CASCADE, related_name="clause")
+    lot = TenantOneToOneField(Lot, verbose_name="lot", on_delete=models.CASCADE, related_name="clause")
     legal_basis = models.ForeignKey(
         "reference.LegalBasis", verbose_name="base juridique", on_delete=models.PROTECT
     )
@@ -226,9 +228,13 @@ class Clause(TenantModel):
 
     version = version_field()  # optimistic locking (clausier.utils.locking)
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         verbose_name = "clause"
-        constraints = [models.CheckConstraint(condition=Q(hours_target__gte=0), name="clause_hours_ge0")]
+        constraints = [
+            *TenantModel.Meta.constraints,
+            models.UniqueConstraint(fields=["facilitator", "lot"], name="clause_one_per_lot"),
+            models.CheckConstraint(condition=Q(hours_target__gte=0), name="clause_hours_ge0"),
+        ]
 
     def __str__(self):
         return f"Clause {self.lot} : {self.hours_target} h"
@@ -263,10 +269,11 @@ class Award(TenantModel):
         "montant HT (€)", null=True, blank=True, validators=[MinValueValidator(0)], **MONEY
     )
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         verbose_name = "attribution"
         constraints = [
-            models.UniqueConstraint(fields=["facilitator", "lot", "company", "role"], name="award_unique")
+            *TenantModel.Meta.constraints,
+            models.UniqueConstraint(fields=["facilitator", "lot", "company", "role"], name="award_unique"),
         ]
         indexes = [models.Index(fields=["facilitator", "company"], name="award_fac_company")]
 
@@ -346,14 +353,45 @@ class GlobalisationAgreement(TenantModel):
         "organizations.Organization", verbose_name="entreprise", on_delete=models.PROTECT, related_name="+"
     )
     name = models.CharField("intitulé", max_length=255)
-    lots = models.ManyToManyField(Lot, verbose_name="lots mutualisés", related_name="globalisations")
+    # Adding lots gives the facilitator: `lots.set(lots, through_defaults={"facilitator": ...})`.
+    lots = models.ManyToManyField(
+        Lot, verbose_name="lots mutualisés", related_name="globalisations", through="GlobalisationLot"
+    )
     start_date = models.DateField("début", null=True, blank=True)
     end_date = models.DateField("fin", null=True, blank=True)
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         verbose_name = "convention de globalisation"
         verbose_name_plural = "conventions de globalisation"
-        constraints = [dates_in_order("globalisation")]
+        constraints = [*TenantModel.Meta.constraints, dates_in_order("globalisation")]
 
     def __str__(self):
         return self.name
+
+
+class GlobalisationLot(OfParentTenant):
+    """A lot pooled in a convention; the table Django created for the many-to-many, now with the
+    convention's facilitator so that it is distributed with it (Citus, issue 18)."""
+
+    TENANT_PARENT = "globalisationagreement"
+    facilitator = models.ForeignKey(
+        "organizations.Organization", verbose_name="facilitateur", on_delete=models.PROTECT, related_name="+"
+    )
+    # The names Django gave the columns of the many-to-many table (clausier.procurement.progress reads them).
+    globalisationagreement = models.ForeignKey(
+        GlobalisationAgreement, on_delete=models.CASCADE, related_name="+"
+    )
+    lot = models.ForeignKey(Lot, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        db_table = "procurement_globalisationagreement_lots"
+        verbose_name = "lot d'une convention de globalisation"
+        verbose_name_plural = "lots des conventions de globalisation"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["facilitator", "globalisationagreement", "lot"], name="globalisation_lot_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.globalisationagreement_id} — {self.lot_id}"

@@ -70,7 +70,7 @@ class PublicDocument(TenantModel):
     content_type = models.CharField("type de contenu", max_length=100)
     size = models.PositiveIntegerField("taille (octets)")
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         verbose_name = "document public"
         verbose_name_plural = "documents publics"
         ordering = ["audience", "title"]
@@ -92,7 +92,7 @@ class Partner(TenantModel):
     logo_content_type = models.CharField("type du logo", max_length=30, blank=True)
     order = models.PositiveSmallIntegerField("ordre d'affichage", default=0)
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         verbose_name = "partenaire affiché"
         verbose_name_plural = "partenaires affichés"
         ordering = ["order", "name"]

@@ -55,7 +55,9 @@ class TenantQuerySet(models.QuerySet):
 class TenantModel(models.Model):
     """A row owned by one facilitator (the tenant), reachable in URLs by UUID only."""
 
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Unique with the facilitator (Citus only enforces a unique constraint that holds the distribution
+    # column); indexed alone too, since the access layer looks a uuid up across a company's facilitators.
+    uuid = models.UUIDField(default=uuid.uuid4, db_index=True, editable=False)
     facilitator = models.ForeignKey(
         "organizations.Organization",
         verbose_name="facilitateur",
@@ -69,7 +71,14 @@ class TenantModel(models.Model):
     objects = TenantQuerySet.as_manager()
 
     class Meta:
+        # Every child's Meta inherits this one (`class Meta(TenantModel.Meta)`) and extends these
+        # constraints (`[*TenantModel.Meta.constraints, ...]`); tests/test_distributable.py catches a miss.
         abstract = True
+        constraints = [
+            models.UniqueConstraint(
+                fields=["facilitator", "uuid"], name="%(app_label)s_%(class)s_tenant_uuid"
+            )
+        ]
 
 
 class OfParentTenant(models.Model):
@@ -86,3 +95,19 @@ class OfParentTenant(models.Model):
         if self.facilitator_id is None:
             self.facilitator_id = getattr(self, self.TENANT_PARENT).facilitator_id
         super().save(*args, **kwargs)
+
+
+class TenantOneToOneField(models.OneToOneField):
+    """A one-to-one between two rows of one tenant, kept unique in the database by the model's
+    `UniqueConstraint(fields=["facilitator", <this field>])` instead of a UNIQUE on the column alone (Citus
+    only enforces a unique constraint that holds the distribution column).
+
+    For the ORM it stays a one-to-one with `unique` true: Django reads `unique` to build the reverse
+    `select_related("clause")`, the single-valued reverse join, the cached back-reference and the model's
+    unique check, so dropping it would break them. The database column is the indexed foreign key that the
+    migrations create: `deconstruct()` describes it as such, so migrations (and the schema they build)
+    carry no single-column UNIQUE, while the live model keeps the one-to-one API."""
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        return name, "django.db.models.ForeignKey", args, kwargs

@@ -85,7 +85,7 @@ def test_a_list_row_holds_the_status_and_the_refusal_and_no_criterion(world_a):
         decided_at=datetime.datetime(2025, 1, 15, 10, 0, tzinfo=datetime.UTC),
         referent="M. Conseiller",
     )
-    declined.wished_jobs.set([rome_job("F1703")])
+    declined.wished_jobs.set([rome_job("F1703")], through_defaults={"facilitator": declined.facilitator})
     CandidacyCriterion.objects.create(
         candidacy=declined, criterion=ref(EligibilityCriterion, "rqth"), evidence_kind="mdph"
     )

@@ -55,7 +55,7 @@ def territory():
                 available_from=available,
                 birth_date=p.birth_date,
             )
-            candidacy.wished_jobs.set([wished])
+            candidacy.wished_jobs.set([wished], through_defaults={"facilitator": fac})
         return p
 
     people = {

@@ -71,7 +71,7 @@ def agreement(company, lots, **dates):
     pool = GlobalisationAgreement.objects.create(
         facilitator=lots[0].facilitator, company=company, name="Pool", **dates
     )
-    pool.lots.set(lots)
+    pool.lots.set(lots, through_defaults={"facilitator": pool.facilitator})
     return pool
 
 
@@ -103,7 +103,7 @@ def test_pool_surplus_goes_to_the_lots_short_of_their_target_earliest_end_first(
         company=on_a.company,
         name="Pool",
     )
-    pool.lots.set([a, b, c])
+    pool.lots.set([a, b, c], through_defaults={"facilitator": pool.facilitator})
     progress = lots_progress([a, b, c], today=TODAY)
     assert (progress[a.pk].own, progress[a.pk].from_pool) == (300, 0)
     assert (progress[b.pk].own, progress[b.pk].from_pool) == (150, 150)  # fully covered

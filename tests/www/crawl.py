@@ -192,8 +192,10 @@ def populate(w) -> list[str]:
     pooled = f.LotFactory(market=o["market"], amount_ht=D("9876.54"))
     f.ClauseFactory(lot=pooled, fixed=True, hours_target=D("80.25"))
     Award.objects.create(facilitator=fac, lot=pooled, company=w.orgs["company"], role="co")
-    agreement = o["lot"].globalisations.create(facilitator=fac, company=w.orgs["company"], name="Convention")
-    agreement.lots.add(o["lot"], pooled)
+    agreement = o["lot"].globalisations.create(
+        facilitator=fac, company=w.orgs["company"], name="Convention", through_defaults={"facilitator": fac}
+    )
+    agreement.lots.add(pooled, through_defaults={"facilitator": fac})
 
     candidacy = probe_candidacy(w)
     offer = probe_offer(w)

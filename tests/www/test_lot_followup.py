@@ -89,7 +89,7 @@ def test_pool_credit_is_shown_with_the_rule(world_a, facilitator_member_client, 
     pool = GlobalisationAgreement.objects.create(
         facilitator=world_a.facilitator, company=company, name="Convention Sud"
     )
-    pool.lots.set([short, ahead])
+    pool.lots.set([short, ahead], through_defaults={"facilitator": world_a.facilitator})
     html = page(facilitator_member_client, short)
     # The other lot did 800 h for 500 h: its 300 h surplus is credited here (200 h own + 300 h = 500 h).
     assert 'data-testid="followup-pool">300 h<' in html

@@ -564,13 +564,13 @@ def grow(w, n):
     for i in range(n):
         prescriber = PrescriberFactory(partner_of=w.facilitator)
         candidacy = CandidacyFactory(facilitator=w.facilitator, prescriber=w.orgs["prescriber"])
-        candidacy.wished_jobs.set([probe_offer(w).rome_job])
+        candidacy.wished_jobs.set([probe_offer(w).rome_job], through_defaults={"facilitator": w.facilitator})
         CandidacyFactory(facilitator=w.facilitator, prescriber=prescriber)
         offer = JobOfferFactory(lot=w.objects["lot"], company=w.orgs["company"], title=f"Offre {i}")
         person = ParticipantFactory(facilitator=w.facilitator, commune=CommuneFactory())
         EligibilityAssessmentFactory(participant=person, assessed_on=datetime.date(2024, 6, 1))
         validated = CandidacyFactory(facilitator=w.facilitator, validated=True, participant=person)
-        validated.wished_jobs.set([offer.rome_job])
+        validated.wished_jobs.set([offer.rome_job], through_defaults={"facilitator": w.facilitator})
         ProposalFactory(offer=offer, participant=person)
 
 

@@ -68,7 +68,7 @@ def test_edit_changes_lots_with_audit(world_a, lots, facilitator_member_client):
     agreement = GlobalisationAgreement.objects.create(
         facilitator=world_a.facilitator, company=world_a.orgs["company"], name="Avant"
     )
-    agreement.lots.set(lots[:2])
+    agreement.lots.set(lots[:2], through_defaults={"facilitator": world_a.facilitator})
     url = reverse("www:pool_edit", kwargs={"uuid": agreement.uuid})
     html = facilitator_member_client.get(url).content.decode()
     assert 'data-testid="pool-lots"' in html and "Avant" in html
