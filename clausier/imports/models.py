@@ -109,7 +109,16 @@ class ImportRun(TenantModel):
     class Meta(TenantModel.Meta):
         verbose_name = "import"
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["facilitator", "created_at"], name="import_run_fac_created")]
+        indexes = [
+            models.Index(fields=["facilitator", "created_at"], name="import_run_fac_created"),
+            # Each worker's reaper looks every 30 s for the runs in progress of every territory (a handful):
+            # 0.03 ms with this index, a scan of every run without it (45 ms measured with 50,000 runs).
+            models.Index(
+                fields=["state"],
+                condition=models.Q(state__in=["validating", "committing"]),
+                name="import_run_working",
+            ),
+        ]
 
     def __str__(self):
         return f"Import « {self.filename} » ({self.get_kind_display()})"
