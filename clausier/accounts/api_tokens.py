@@ -13,6 +13,7 @@ from clausier.accounts.models import ApiScope, ApiToken
 from clausier.audit.log import record
 from clausier.audit.models import Action
 from clausier.organizations.models import Membership, OrganizationKind
+from clausier.utils.replica import bookkeeping
 
 PREFIX = "clausier_"
 MAX_LIFETIME_DAYS = 366  # a token is renewed at least once a year
@@ -128,7 +129,8 @@ def authenticate(raw: str):
         return None
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > LAST_USE_PRECISION:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        with bookkeeping():  # not a change the token's next reads must see: no pin to the primary
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     user = token.created_by
     user.current_membership, user.current_organization, user.api_token = (
         membership,

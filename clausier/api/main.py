@@ -6,6 +6,7 @@ from ninja.openapi.docs import Swagger
 
 from clausier.api import employment, matching, partners, people, problems, procurement, public, reporting
 from clausier.api.auth import AUTH, PublicRateThrottle, TokenRateThrottle
+from clausier.utils.replica import safe_methods_from_replica
 
 DESCRIPTION = """
 L'API de Clausier : les programmes de paie, de pilotage (BI) et d'open data lisent et écrivent les mêmes données
@@ -82,6 +83,11 @@ api = ClausierAPI(
     openapi_extra={"info": {"license": {"name": "AGPL-3.0-or-later"}}},
 )
 problems.install(api)
+# Every read (lists, indicators, one object) may be a few seconds stale, on the replica when there is one: the
+# caller's own writes are not missed, its reads are pinned to the primary after them (a session by its cookie,
+# a token by the shared cache: see TokenRateThrottle). "operation" wraps the handler only: authentication and
+# the rate limit (which reads the pin) run before it, on the primary.
+api.add_decorator(safe_methods_from_replica, mode="operation")
 
 api.add_router("/", procurement.router)
 api.add_router("/", partners.router)

@@ -6,7 +6,8 @@
   goes to the primary. Without DATABASE_REPLICA_URL nothing changes: there is no "replica" alias.
 - `PrimaryAfterWritesMiddleware` pins a user's reads to the primary after a request that wrote (a non-safe
   method, or a save/delete during the request). The pin is a signed cookie whose signature carries its age:
-  any web node honours it, no process keeps it.
+  any web node honours it, no process keeps it. A client without cookies (an API token) is pinned by an entry
+  of the shared cache instead (`pin_in_cache`), read with the API's rate-limit window in the same query.
 - `replica_usable()` probes the replica (reachable, in recovery, lag under DATABASE_REPLICA_MAX_LAG) and
   caches the answer a few seconds per process; a replica down or late sends reads to the primary silently.
 """
@@ -64,6 +65,7 @@ class _ReplicaReads:
 
 _request: ContextVar[_Request | None] = ContextVar("clausier_replica_request", default=None)
 _replica_reads: ContextVar[_ReplicaReads | None] = ContextVar("clausier_replica_reads", default=None)
+_bookkeeping: ContextVar[bool] = ContextVar("clausier_replica_bookkeeping", default=False)
 
 
 def replica_configured() -> bool:
@@ -153,7 +155,7 @@ def primary_pinned() -> bool:
 
 
 def _note_write(model) -> None:
-    if model is not None and model._meta.app_label in PRIMARY_ONLY_APPS:
+    if _bookkeeping.get() or (model is not None and model._meta.app_label in PRIMARY_ONLY_APPS):
         return
     state = _request.get()
     if state is not None:
@@ -187,6 +189,17 @@ class ReplicaRouter:
 
 def _on_change(sender, **kwargs):
     _note_write(sender)
+
+
+@contextmanager
+def bookkeeping():
+    """Writes that are no change of the user's (an API token's last use, stamped while authenticating a
+    read): they do not pin the user's reads to the primary."""
+    token = _bookkeeping.set(True)
+    try:
+        yield
+    finally:
+        _bookkeeping.reset(token)
 
 
 post_save.connect(_on_change, dispatch_uid="clausier.utils.replica.save")
@@ -260,6 +273,29 @@ def _async_reads(view):
     return wrapped
 
 
+def safe_methods_from_replica(view):
+    """`reads_from_replica` for the safe-method requests of a view that also serves writes (every operation of
+    the API): a GET reads on the replica, a PUT or a POST stays on the primary from its first query."""
+    if getattr(view, "reads_from_replica", False):
+        return view  # already marked (the public API's figures)
+    marked = reads_from_replica(view)
+    if inspect.iscoroutinefunction(view):
+
+        @functools.wraps(view)
+        async def wrapped_async(request, *args, **kwargs):
+            return await (marked if request.method in SAFE_METHODS else view)(request, *args, **kwargs)
+
+        wrapped_async.reads_from_replica = True
+        return wrapped_async
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        return (marked if request.method in SAFE_METHODS else view)(request, *args, **kwargs)
+
+    wrapped.reads_from_replica = True
+    return wrapped
+
+
 def _run(view, args, kwargs, reads: _ReplicaReads):
     with _replica_block(reads):
         response = view(*args, **kwargs)
@@ -268,6 +304,43 @@ def _run(view, args, kwargs, reads: _ReplicaReads):
     if getattr(response, "streaming", False) and not reads.disabled:
         response.streaming_content = _streamed(response.streaming_content, reads, _request.get())
     return response
+
+
+# --- the pin of clients without cookies (API tokens) ------------------------------------------------------
+
+PIN_KEY_ATTRIBUTE = "clausier_primary_pin_key"
+
+
+def pin_key(ident: str) -> str:
+    """The shared cache's entry holding the pin of the client `ident` (a token: "t<id>")."""
+    return f"clausier_primary_{ident}"
+
+
+def pin_in_cache(request, key: str) -> None:
+    """This request's client carries no cookie: after a write, its pin goes to the shared cache's entry `key`
+    (every node reads it). Whoever reads that entry before the view (the API's rate limit, in the query that
+    reads its window) hands its value to `honour_cache_pin`."""
+    if replica_configured():
+        setattr(request, PIN_KEY_ATTRIBUTE, key)
+
+
+def honour_cache_pin(pinned_until) -> None:
+    """The value of the client's pin entry (None when absent): while it is in the future, reads go to the
+    primary. The value, not the entry's expiry (rounded to the second), bounds the pin."""
+    state = _request.get()
+    if state is not None and isinstance(pinned_until, float) and pinned_until > time.time():
+        state.pinned = True
+
+
+def _pin_by_cache(key: str, pin_seconds: int) -> None:
+    from django.core.cache import cache
+
+    try:
+        cache.set(key, time.time() + pin_seconds, pin_seconds + 1)
+    except DatabaseError as error:
+        # The write is done and answered: a failed pin costs a few seconds of possibly stale reads, not a 500
+        # that would make the client send its write again.
+        logger.warning("Épinglage au primaire non enregistré (%s) : %s", key, error)
 
 
 # --- the middleware ----------------------------------------------------------------------------------------
@@ -289,7 +362,14 @@ class PrimaryAfterWritesMiddleware:
             response = self.get_response(request)
         finally:
             _request.reset(token)
-        if (state.wrote or request.method not in SAFE_METHODS) and pin_seconds:
+        if not pin_seconds:
+            return response
+        if key := getattr(request, PIN_KEY_ATTRIBUTE, None):
+            # An API token: no cookie to carry the pin. Only a request that did write costs the cache write
+            # (a refused PUT, a 422 or a 429, changed nothing the client could miss).
+            if state.wrote:
+                _pin_by_cache(key, pin_seconds)
+        elif state.wrote or request.method not in SAFE_METHODS:
             response.set_signed_cookie(
                 PIN_COOKIE,
                 "1",

@@ -14,7 +14,14 @@ from django.template.response import TemplateResponse
 from django.test import RequestFactory, override_settings
 
 from clausier.utils import replica
-from clausier.utils.replica import PIN_COOKIE, PrimaryAfterWritesMiddleware, ReplicaRouter, reads_from_replica
+from clausier.utils.replica import (
+    PIN_COOKIE,
+    PrimaryAfterWritesMiddleware,
+    ReplicaRouter,
+    bookkeeping,
+    reads_from_replica,
+    safe_methods_from_replica,
+)
 
 User = get_user_model()
 router = ReplicaRouter()
@@ -193,6 +200,59 @@ def test_an_expired_or_forged_pin_is_ignored(healthy):
     with override_settings(DATABASE_PRIMARY_PIN=15), mock.patch("time.time", return_value=9e9):
         middleware(late)
     assert seen == ["default", "replica", "replica"]
+
+
+def test_bookkeeping_writes_do_not_pin(healthy):
+    def view(request):
+        with bookkeeping():
+            post_save.send(sender=User, instance=User(), created=False)
+        return HttpResponse()
+
+    assert PIN_COOKIE not in _middleware(view)(RequestFactory().get("/")).cookies
+
+
+def test_a_client_pinned_by_the_cache_is_pinned_while_the_value_is_in_the_future(healthy):
+    import time
+
+    seen = []
+
+    @reads_from_replica
+    def view(request):
+        replica.honour_cache_pin(request.pin)
+        seen.append(router.db_for_read(User))
+        return HttpResponse()
+
+    middleware = _middleware(view)
+    for pin in (time.time() + 10, time.time() - 1, None, "forged"):
+        request = RequestFactory().get("/")
+        request.pin = pin
+        middleware(request)
+    assert seen == ["default", "replica", "replica", "replica"]
+
+
+def test_a_token_write_pins_by_the_cache_not_by_a_cookie(healthy):
+    def view(request):
+        replica.pin_in_cache(request, replica.pin_key("t1"))
+        post_save.send(sender=User, instance=User(), created=False)
+        return HttpResponse()
+
+    with mock.patch.object(replica, "_pin_by_cache") as pin:
+        response = _middleware(view)(RequestFactory().post("/"))
+    assert PIN_COOKIE not in response.cookies
+    pin.assert_called_once_with("clausier_primary_t1", settings.DATABASE_PRIMARY_PIN)
+
+
+def test_safe_methods_only_read_from_the_replica(healthy):
+    @safe_methods_from_replica
+    def view(request):
+        return HttpResponse(router.db_for_read(User))
+
+    assert view.reads_from_replica
+    factory = RequestFactory()
+    assert view(factory.get("/")).content == b"replica"
+    assert view(factory.put("/")).content == b"default"
+    marked = reads_from_replica(lambda request: HttpResponse())
+    assert safe_methods_from_replica(marked) is marked  # the public API's handlers are not wrapped twice
 
 
 # --- the decorator: lazy templates, streams, falling back -------------------------------------------------
