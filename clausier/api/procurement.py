@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
@@ -571,6 +572,13 @@ def _duplicate_award(error: IntegrityError) -> bool:
     return f"{table}.lot_id, {table}.company_id, {table}.role" in str(error)
 
 
+def _award_taken(error: ValidationError) -> bool:
+    """Whether `error` is the model's check of award_unique (the only unique constraint naming several fields
+    an award can break)."""
+    errors = getattr(error, "error_dict", {}).get(NON_FIELD_ERRORS, [])
+    return any(e.code == "unique_together" for e in errors)
+
+
 def _award_out(award) -> Award:
     return Award.objects.select_related("lot__market", "company").get(pk=award.pk)
 
@@ -594,6 +602,10 @@ def _award(request, payload: AwardIn) -> Award:
                 )
     except IntegrityError as error:
         if not _duplicate_award(error):
+            raise
+        created = False
+    except ValidationError as error:  # committed by the other request before our `full_clean`
+        if not _award_taken(error):
             raise
         created = False
     if not created:

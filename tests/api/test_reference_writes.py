@@ -220,6 +220,23 @@ def test_two_simultaneous_awards_give_one_award_and_a_409(world_a, monkeypatch):
     assert not Award.objects.filter(lot=lot).exists()
 
 
+def test_an_award_committed_just_before_our_validation_is_a_409(world_a, monkeypatch):
+    """The other window: the other request commits the same award after `award_lot`'s check but before our
+    `full_clean`, whose unique check then refuses ours: a 409 too, not a 422."""
+    lot, company = _new_lot(world_a), world_a.orgs["company"]
+    validate = Award.full_clean
+
+    def the_other_request_committed_before(self, *args, **kwargs):
+        if not Award.objects.filter(lot=lot, company=company).exists():
+            Award.objects.bulk_create([Award(facilitator=world_a.facilitator, lot=lot, company=company)])
+        validate(self, *args, **kwargs)
+
+    monkeypatch.setattr(Award, "full_clean", the_other_request_committed_before)
+    response = _staff(world_a).post("/api/v1/awards", {"lot": str(lot.uuid), "company": str(company.uuid)})
+    assert response.status_code == 409, response.content
+    assert "déjà attributaire" in response.json()["detail"]
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(
     connection.vendor != "postgresql",
