@@ -18,10 +18,12 @@ from clausier.participants.outcomes import (
     due_on,
     earliest_observation,
     hydrate,
+    last_end_due,
     outcomes_due,
     record_outcome,
 )
 from clausier.reference.models import OutcomeCategory
+from clausier.www.kit.lists import AnnotatedPaginator
 from tests.factories import (
     BuyerFactory,
     ContractFactory,
@@ -90,6 +92,17 @@ def test_add_months_in_sql_matches_python(facilitator):
     for contract in rows:
         assert contract.due == add_months(contract.end_date, 6), contract.end_date
         assert contract.back == add_months(contract.end_date, -6), contract.end_date
+
+
+def test_last_end_due_is_the_exact_bound():
+    """The 6-month part filters on `end_date <= last_end_due(today)`: exactly `add_months(end, 6) <= today`."""
+    day = D(2023, 1, 1)
+    while day < D(2025, 1, 1):  # two years, leap day and every month end included
+        bound = last_end_due(day)
+        assert add_months(bound, 6) <= day < add_months(bound + datetime.timedelta(days=1), 6), day
+        day += datetime.timedelta(days=1)
+    assert last_end_due(D(2025, 2, 28)) == D(2024, 8, 31)  # 29, 30 and 31 August are all due on 28 February
+    assert last_end_due(D(2025, 2, 27)) == D(2024, 8, 27)
 
 
 # --- Validation -----------------------------------------------------------------------------------------------
@@ -253,3 +266,20 @@ def test_follow_up_costs_constant_queries(facilitator):
     large = run()
     assert (small[0], large[0]) == (2, 14)
     assert small[1] == large[1] == 3  # count, page, the page's contracts
+
+
+def test_the_list_counts_the_union_part_by_part(facilitator):
+    """The paginator's count of the follow-up is the sum of its two parts, each counted on the contracts."""
+    contract_ending(facilitator, D(2024, 7, 31))  # end and 6 months due
+    contract_ending(facilitator, D(2024, 9, 10))  # end due, 6 months due today
+    contract_ending(facilitator, D(2024, 9, 11))  # end due, 6 months not yet
+    OutcomeFactory(contract=contract_ending(facilitator, D(2025, 1, 31)))  # end recorded, 6 months not yet
+    contract_ending(FacilitatorFactory(), D(2024, 7, 31))  # another tenant
+    rows = outcomes_due(Contract.objects.filter(facilitator=facilitator), TODAY).order_by("due_on", "pk")
+    paginator = AnnotatedPaginator(rows, 2)
+    with CaptureQueriesContext(connection) as queries:
+        assert paginator.count == 5  # 3 end + 2 six-month
+    assert len(queries) == 2 and not any("UNION" in q["sql"].upper() for q in queries)
+    assert paginator.num_pages == 3 and len(paginator.page(3).object_list) == 1
+    six_months = outcomes_due(Contract.objects.filter(facilitator=facilitator), TODAY, SIX).order_by("pk")
+    assert AnnotatedPaginator(six_months, 2).count == 2  # one part: no union

@@ -106,6 +106,12 @@ class AnnotatedPaginator(Paginator):
 
     @cached_property
     def count(self):
+        query = getattr(self.object_list, "query", None)
+        if query is not None and query.combinator == "union" and query.combinator_all:
+            # A UNION ALL has as many rows as its parts: counting each part lets the database drop the
+            # selected expressions, which a COUNT over the whole union computes for every row.
+            using = self.object_list.db
+            return sum(part.get_count(using) for part in query.combined_queries)
         if not self.two_step:
             return super().count
         return self.object_list.order_by().values("pk").count()
