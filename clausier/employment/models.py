@@ -83,6 +83,9 @@ class Contract(TenantModel):
         ]
         indexes = [
             models.Index(fields=["facilitator", "start_date"], name="contract_fac_start"),
+            # The API's lists are walked in (updated_at, id) order from a cursor (`api/pagination.py`): with
+            # the index the database stops after a page, without it it sorts the territory's rows each page.
+            models.Index(fields=["facilitator", "updated_at", "id"], name="contract_fac_updated"),
             models.Index(fields=["facilitator", "participant"], name="contract_fac_participant"),
             models.Index(fields=["facilitator", "company"], name="contract_fac_company"),
             models.Index(fields=["facilitator", "employer"], name="contract_fac_employer"),
@@ -175,7 +178,12 @@ class MonthlyStatement(TenantModel):
             ),
             models.CheckConstraint(condition=Q(month__day=1), name="statement_month_is_first_day"),
         ]
-        indexes = [models.Index(fields=["facilitator", "month", "status"], name="statement_fac_month")]
+        indexes = [
+            models.Index(fields=["facilitator", "month", "status"], name="statement_fac_month"),
+            models.Index(
+                fields=["facilitator", "updated_at", "id"], name="statement_fac_updated"
+            ),  # API cursor
+        ]
 
     def __str__(self):
         return f"Relevé {self.month:%m/%Y} — {self.employer} ({self.get_status_display()})"
@@ -254,7 +262,11 @@ class HoursRecord(TenantModel):
             models.CheckConstraint(condition=Q(month__day=1), name="hours_month_is_first_day"),
             models.CheckConstraint(condition=Q(counted_hours__gte=0), name="hours_counted_ge0"),
         ]
-        indexes = [models.Index(fields=["facilitator", "month"], name="hours_fac_month")]
+        indexes = [
+            models.Index(fields=["facilitator", "month"], name="hours_fac_month"),
+            # The API's cursor (updated_at, id): 160 ms a page of 500 at 200 territories without it.
+            models.Index(fields=["facilitator", "updated_at", "id"], name="hours_fac_updated"),
+        ]
 
     def __str__(self):
         return f"{self.contract} — {self.month:%m/%Y} : {self.hours} h"

@@ -137,6 +137,9 @@ class Participant(TenantModel):
         indexes = [
             models.Index(fields=["facilitator", "last_name", "first_name"], name="participant_fac_name"),
             models.Index(
+                fields=["facilitator", "updated_at", "id"], name="participant_fac_updated"
+            ),  # API cursor
+            models.Index(
                 fields=["facilitator", "normalized_name", "birth_date"], name="participant_fac_identity"
             ),
             # Duplicate detection: every record of the facilitator born that day (names are compared in Python).
