@@ -135,7 +135,12 @@ def main(argv=None) -> int:
     )
 
     def declare(run):
-        body = {"entries": [{"contract": str(c), "hours": f"{100 + run}.5"} for c in contracts]}
+        # Forty different amounts, as in a real payroll (not one value shared by every row).
+        body = {
+            "entries": [
+                {"contract": str(c), "hours": f"{100 + i % 40 + run}.5"} for i, c in enumerate(contracts)
+            ]
+        }
         response = client.put(
             f"/api/v1/statements/{month}/hours",
             json.dumps(body),
