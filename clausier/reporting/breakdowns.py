@@ -28,7 +28,7 @@ from django.db.models.functions import Coalesce, ExtractMonth, ExtractYear
 from clausier.employment.models import Contract
 from clausier.organizations.models import OrganizationKind
 from clausier.participants.models import Outcome
-from clausier.participants.profiles import breakdown_and_communes, criteria_counts
+from clausier.participants.profiles import breakdown_and_communes, counts_among, criteria_counts
 from clausier.procurement.models import Award
 from clausier.reporting.filters import IndicatorFilter
 from clausier.reporting.indicators import fte_hours_of, overlapping, to_fte, year_bounds
@@ -210,12 +210,17 @@ class ContractRows:
     def headline(self) -> dict:
         return {
             "contracts": len(self.rows),
-            "participants": len({row[0] for row in self.rows}),
+            "participants": len(self.people),
             "companies": len({row[3] for row in self.rows if row[3] is not None}),
             "structures": len(
                 {row[4] for row in self.rows if row[5] == OrganizationKind.INSERTION_STRUCTURE}
             ),
         }
+
+    @property
+    def people(self) -> set[int]:
+        """The people (kept records) holding the contracts."""
+        return {row[0] for row in self.rows}
 
     @property
     def first_start(self) -> datetime.date | None:
@@ -350,13 +355,19 @@ def people(f: IndicatorFilter):
     return f.contracts().annotate(person=PERSON).values("person")
 
 
-def profiles(f: IndicatorFilter) -> tuple[dict, dict, list[dict]]:
-    """Profiles at entry of the people: bands and communes, criteria (two queries, and the communes' names)."""
+def profiles(
+    f: IndicatorFilter, contract_rows: "ContractRows | None" = None
+) -> tuple[dict, dict, list[dict]]:
+    """Profiles at entry of the people: bands and communes, criteria (two queries, and the communes' names;
+    with `contract_rows`, the territory's profiles and criteria lines kept for its people in Python)."""
     from clausier.geo.models import Commune
 
-    who = people(f)
-    breakdown, by_commune = breakdown_and_communes(f.facilitator, who)
-    criteria = criteria_counts(f.facilitator, who)
+    if contract_rows is not None:
+        breakdown, by_commune, criteria = counts_among(f.facilitator, contract_rows.people)
+    else:
+        who = people(f)
+        breakdown, by_commune = breakdown_and_communes(f.facilitator, who)
+        criteria = criteria_counts(f.facilitator, who)
     names = dict(
         Commune.objects.filter(insee_code__in=[c for c in by_commune if c]).values_list("insee_code", "name")
     )
@@ -456,8 +467,8 @@ def indicators(
     f: IndicatorFilter, *, today: datetime.date | None = None, with_months: bool = True
 ) -> Indicators:
     today = today or datetime.date.today()
-    breakdown, criteria, communes = profiles(f)
     grid, contract_rows = HoursGrid(f), ContractRows.of(f)
+    breakdown, criteria, communes = profiles(f, contract_rows)
     hours_rows = grid.by_lot_type_modality()
     result = Indicators(
         **figures(f, grid, contract_rows),

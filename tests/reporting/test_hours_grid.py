@@ -7,7 +7,13 @@ import datetime
 
 import pytest
 
-from clausier.participants.profiles import breakdown_and_communes, counts_by, profile_breakdown
+from clausier.participants.profiles import (
+    breakdown_and_communes,
+    counts_among,
+    counts_by,
+    criteria_counts,
+    profile_breakdown,
+)
 from clausier.reporting.breakdowns import (
     ContractRows,
     HoursGrid,
@@ -94,3 +100,16 @@ def test_the_contract_rows_on_the_hand_computed_figures(world):
     assert rows.running(D(2024, 1, 1), D(2024, 12, 31)) == (2, 2)  # C2 and C3, P and Q
     assert rows.running(D(2025, 2, 1), D(2025, 2, 28)) == (2, 1)  # C3 and C4, both Q
     assert rows.running(D(2030, 1, 1), None) == (1, 1)  # C3 has no end
+
+
+def test_the_profiles_counted_among_the_people_of_the_contracts(world):
+    for f in filters(world):
+        who, among = people(f), ContractRows.of(f).people
+        assert counts_among(f.facilitator, among) == (
+            profile_breakdown(f.facilitator, who),
+            counts_by(f.facilitator, "commune", who),
+            criteria_counts(f.facilitator, who),
+        )
+    # P (deld, qpv_resident), Q (deld, young_unqualified), R (senior_50, rsa): every person once.
+    criteria = counts_among(world["fac"], ContractRows.of(IndicatorFilter(world["fac"])).people)[2]
+    assert criteria == {"deld": 2, "qpv_resident": 1, "rsa": 1, "senior_50": 1, "young_unqualified": 1}
