@@ -203,7 +203,9 @@ def crawl_in_parallel(crawl: Crawl, jobs: list[tuple[str, str | None, list[str]]
                     except queue.Empty:
                         break
                     context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
-                    context.set_default_timeout(20_000)
+                    # The live server answers on one shared in-memory SQLite connection: two browsers queue behind
+                    # the heavy pages (a territory's bilan), so a page may wait for several others.
+                    context.set_default_timeout(60_000)
                     context.add_init_script(script=axe)  # axe-core in every page, once per context
                     page = context.new_page()
                     if email:
